@@ -1,0 +1,85 @@
+"""Engines and sessions: one async engine per process, built by the app's lifespan.
+
+Users write plain ``sqlite:///`` or ``postgresql://`` URLs; we pick the drivers (aiosqlite and
+psycopg 3) so the same URL serves the async app and the synchronous Alembic migrations.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+
+from linkzoom.problems import ServiceUnavailable
+
+SessionFactory = async_sessionmaker[AsyncSession]
+
+
+def driver_url(database_url: str, *, asynchronous: bool) -> URL:
+    url = make_url(database_url)
+    backend = url.get_backend_name()
+    if backend == "sqlite":
+        return url.set(drivername="sqlite+aiosqlite" if asynchronous else "sqlite")
+    if backend == "postgresql":
+        return url.set(drivername="postgresql+psycopg")
+    raise ValueError(f"unsupported database: {backend}")
+
+
+def ensure_sqlite_directory(database_url: str) -> None:
+    url = make_url(database_url)
+    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
+        Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    # WAL lets readers run beside the one writer; busy_timeout makes writers queue instead of
+    # failing with "database is locked" when two processes (run + worker) share the file.
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def create_engine(database_url: str, *, pool_size: int = 10) -> AsyncEngine:
+    ensure_sqlite_directory(database_url)
+    url = driver_url(database_url, asynchronous=True)
+    if url.get_backend_name() == "sqlite":
+        engine = create_async_engine(url, pool_size=pool_size, max_overflow=pool_size)
+        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        return engine
+    return create_async_engine(
+        url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True, pool_timeout=15
+    )
+
+
+def session_factory(engine: AsyncEngine) -> SessionFactory:
+    return async_sessionmaker(engine, expire_on_commit=False)
+
+
+@asynccontextmanager
+async def transaction(sessions: SessionFactory) -> AsyncIterator[AsyncSession]:
+    """A session inside one transaction: committed on success, rolled back on any error.
+
+    A database that cannot be reached becomes :class:`ServiceUnavailable`, not a traceback.
+    """
+    try:
+        async with sessions() as session, session.begin():
+            yield session
+    except (DBAPIError, OSError) as exc:
+        if isinstance(exc, DBAPIError) and not exc.connection_invalidated:
+            if not _is_connection_error(exc):
+                raise
+        raise ServiceUnavailable("The database is not reachable.") from exc
+
+
+def _is_connection_error(exc: DBAPIError) -> bool:
+    text = type(exc.orig).__name__.lower() if exc.orig is not None else ""
+    return "operational" in text and "locked" not in str(exc.orig).lower()
