@@ -10,6 +10,7 @@ those codes are a public contract and never change meaning.
     ├── BadRequest                   400 bad-request          malformed syntax we cannot parse
     ├── NotAuthenticated             401 not-authenticated    missing/expired/revoked credentials
     ├── InvalidCredentials           401 invalid-credentials  login refused (never says which part)
+    ├── WebhookRejected              401 webhook-rejected     Zoom webhook signature/timestamp bad
     ├── Forbidden                    403 forbidden            signed in but not allowed
     │   └── FeatureDisabled          403 feature-disabled     an admin has not enabled Zoom
     ├── NotFound                     404 not-found            absent, or not yours
@@ -32,7 +33,9 @@ those codes are a public contract and never change meaning.
     │   │                                                        into ZoomNotLinked for the user)
     │   └── ZoomAccessTokenRejected  502 zoom-token-rejected     124 after a fresh refresh
     ├── ZoomUnavailable              503 zoom-unavailable     network failure, timeout or 5xx
-    └── ServiceUnavailable           503 service-unavailable  our own dependency (database) is down
+    ├── ServiceUnavailable           503 service-unavailable  our own dependency (database) is down
+    └── SealedDataUnreadable         500 sealed-data-unreadable  a vault row fails authentication
+                                                              (tampered, moved, or its key is gone)
 """
 
 from __future__ import annotations
@@ -98,6 +101,14 @@ class InvalidCredentials(Problem):
     """Raised for an unknown user and for a wrong password alike, so neither is revealed."""
 
     code, status, title = "invalid-credentials", 401, "Invalid username or password"
+
+
+class WebhookRejected(Problem):
+    """A webhook delivery whose ``x-zm-signature`` is missing or wrong, or whose
+    ``x-zm-request-timestamp`` is outside the replay window. No ``WWW-Authenticate``: Zoom does
+    not authenticate interactively, it retries."""
+
+    code, status, title = "webhook-rejected", 401, "Webhook signature rejected"
 
 
 class Forbidden(Problem):
@@ -245,6 +256,10 @@ class ZoomUnavailable(Problem):
 
 class ServiceUnavailable(Problem):
     code, status, title = "service-unavailable", 503, "Service unavailable"
+
+
+class SealedDataUnreadable(Problem):
+    code, status, title = "sealed-data-unreadable", 500, "Stored data could not be read"
 
 
 def _iso(moment: datetime) -> str:

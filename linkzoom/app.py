@@ -1,0 +1,124 @@
+"""The Starlette application factory: routes, middleware, lifespan. Nothing else."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Mapping
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.types import Scope
+
+from linkzoom import health, worker
+from linkzoom.clock import Clock, utcnow
+from linkzoom.config import Settings
+from linkzoom.http.errors import handle_http_exception, handle_problem, handle_unexpected
+from linkzoom.http.middleware import RequestContextMiddleware
+from linkzoom.identity import routes as identity_routes
+from linkzoom.metrics import Metrics
+from linkzoom.problems import Problem
+from linkzoom.runtime import open_runtime
+from linkzoom.zoom import app_credentials
+from linkzoom.zoom import routes as zoom_routes
+from linkzoom.zoom.app_credentials import SANDBOX_PREFIX
+
+log = logging.getLogger(__name__)
+
+
+def create_app(settings: Settings, *, clock: Clock = utcnow, with_worker: bool = True) -> Starlette:
+    zoom_app = app_credentials.resolve(settings)
+    metrics = Metrics()
+    routes: list[BaseRoute] = [
+        *health.routes,
+        *identity_routes.routes,
+        *zoom_routes.routes,
+    ]
+    sandbox = None
+    if zoom_app.sandboxed:
+        from linkzoom.zoom.sandbox.app import create_sandbox_app
+        from linkzoom.zoom.sandbox.config import SandboxConfig
+
+        sandbox = create_sandbox_app(
+            SandboxConfig(
+                client_id=zoom_app.client_id,
+                client_secret=zoom_app.client_secret,
+                webhook_secret=zoom_app.webhook_secret,
+                webhook_url=settings.public_url + "/webhooks/zoom",
+                daily_write_limit=settings.zoom_daily_write_limit,
+                state_file=settings.var_dir / "sandbox-state.json",
+            )
+        )
+        routes.append(Mount(SANDBOX_PREFIX, app=sandbox))
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[Mapping[str, Any]]:
+        async with contextlib.AsyncExitStack() as stack:
+            if sandbox is not None:
+                # Mounted apps get no lifespan of their own from Starlette; run the sandbox's.
+                await stack.enter_async_context(sandbox.router.lifespan_context(sandbox))
+                log.warning(
+                    "ZOOM SANDBOX: no Zoom app is configured, meetings are simulated at %s%s",
+                    settings.public_url, SANDBOX_PREFIX,
+                )
+            runtime = await stack.enter_async_context(
+                open_runtime(settings, zoom_app, metrics=metrics, clock=clock)
+            )
+            runtime.webhooks.on("app_deauthorized", _deauthorized_handler(runtime))
+            app.state.runtime = runtime
+            stop = asyncio.Event()
+            task = asyncio.create_task(worker.run(runtime, stop)) if with_worker else None
+            try:
+                yield {}
+            finally:
+                stop.set()
+                if task is not None:
+                    await task
+
+    app = Starlette(
+        routes=routes,
+        middleware=[
+            Middleware(RequestContextMiddleware, metrics=metrics, route_of=_route_labeller(routes)),
+        ],
+        exception_handlers={
+            Problem: handle_problem,
+            HTTPException: handle_http_exception,
+            Exception: handle_unexpected,
+        },
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.metrics = metrics
+    return app
+
+
+def _deauthorized_handler(runtime: Any) -> Any:
+    async def handle(payload: Mapping[str, Any]) -> None:
+        user_id = payload.get("user_id")
+        if isinstance(user_id, str) and user_id:
+            account_id = payload.get("account_id")
+            await runtime.zoom_accounts.deauthorized(
+                zoom_user_id=user_id,
+                zoom_account_id=account_id if isinstance(account_id, str) else None,
+            )
+
+    return handle
+
+
+def _route_labeller(routes: list[BaseRoute]) -> Any:
+    """Label metrics by route template, never by raw path (unbounded cardinality, secrets)."""
+    by_endpoint = {route.endpoint: route.path for route in routes if isinstance(route, Route)}
+    mounts = [route.path for route in routes if isinstance(route, Mount)]
+
+    def label(scope: Scope) -> str:
+        endpoint = scope.get("endpoint")
+        if endpoint in by_endpoint:
+            return by_endpoint[endpoint]
+        path: str = scope.get("path", "")
+        return next((m for m in mounts if path.startswith(m + "/")), "unmatched")
+
+    return label

@@ -1,0 +1,235 @@
+"""The ``linkzoom`` command: run, worker, migrate, users, zoom, keys, sandbox."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import os
+import signal
+import sys
+from collections.abc import Awaitable, Callable, Sequence
+from typing import TypeVar
+
+from linkzoom import features, logs
+from linkzoom.clock import utcnow
+from linkzoom.config import PREFIX, ConfigError, Settings, load_settings
+from linkzoom.problems import Problem
+from linkzoom.store import migrate
+from linkzoom.store.db import SessionFactory, create_engine, session_factory, transaction
+
+T = TypeVar("T")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        settings = load_settings()
+        logs.configure(settings.log_level, settings.log_format)
+        result: int = args.handler(args, settings)
+        return result
+    except ConfigError as exc:
+        print(f"linkzoom: {exc}", file=sys.stderr)
+        return 2
+    except Problem as exc:
+        print(f"linkzoom: {exc.detail}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="linkzoom", description=__doc__)
+    commands = parser.add_subparsers(required=True, metavar="COMMAND")
+
+    run = commands.add_parser("run", help="API, controller and worker in one process")
+    run.add_argument("--host", default="127.0.0.1")
+    run.add_argument("--port", type=int, default=8000)
+    run.set_defaults(handler=_run)
+
+    commands.add_parser("worker", help="the background worker alone").set_defaults(handler=_worker)
+    commands.add_parser("migrate", help="apply database migrations").set_defaults(handler=_migrate)
+
+    users = commands.add_parser("users", help="local directory users")
+    users_commands = users.add_subparsers(required=True, metavar="ACTION")
+    add = users_commands.add_parser("add", help="add a local user")
+    add.add_argument("name")
+    add.add_argument("--admin", action="store_true")
+    add.add_argument("--email")
+    add.add_argument("--display-name")
+    add.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
+    add.set_defaults(handler=_users_add)
+
+    zoom = commands.add_parser("zoom", help="the Zoom feature switch")
+    zoom.add_argument("action", choices=["enable", "disable", "status"])
+    zoom.set_defaults(handler=_zoom)
+
+    keys = commands.add_parser("keys", help="the vault key ring")
+    keys.add_argument("action", choices=["rotate", "generate"])
+    keys.set_defaults(handler=_keys)
+
+    sandbox = commands.add_parser("sandbox", help="the Zoom sandbox alone")
+    sandbox.add_argument("--host", default="127.0.0.1")
+    sandbox.add_argument("--port", type=int, default=8900)
+    sandbox.set_defaults(handler=_sandbox)
+    return parser
+
+
+def _with_db(settings: Settings, work: Callable[[SessionFactory], Awaitable[T]]) -> T:
+    async def go() -> T:
+        engine = create_engine(settings.database_url, pool_size=2)
+        try:
+            return await work(session_factory(engine))
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(go())
+
+
+def _run(args: argparse.Namespace, settings: Settings) -> int:
+    import uvicorn
+
+    from linkzoom.app import create_app
+    from linkzoom.identity.users import bootstrap_admin
+
+    if PREFIX + "PUBLIC_URL" not in os.environ:
+        settings = settings.replace(public_url=f"http://{args.host}:{args.port}")
+    if settings.is_sqlite:
+        migrate.upgrade(settings.database_url)
+
+    async def prepare(sessions: SessionFactory) -> str | None:
+        async with transaction(sessions) as session:
+            password = await bootstrap_admin(session, now=utcnow())
+            if settings.zoom_sandboxed and await features.is_unset(session):
+                # A demo against the simulated Zoom should work out of the box; a real Zoom
+                # app stays off until an administrator enables it.
+                await features.set_zoom_enabled(session, True, now=utcnow())
+            return password
+
+    password = _with_db(settings, prepare)
+    print(f"linkzoom is starting at {settings.public_url}", flush=True)
+    if settings.zoom_sandboxed:
+        print(
+            "  ZOOM SANDBOX: no Zoom app configured; meetings are simulated "
+            f"({settings.public_url}/zoom-sandbox)",
+            flush=True,
+        )
+    if password:
+        print(f"  first start: created user 'admin' with password {password}", flush=True)
+        print("  (shown once; change it or add directory login)", flush=True)
+    uvicorn.run(
+        create_app(settings),
+        host=args.host,
+        port=args.port,
+        log_config=None,
+        access_log=False,
+        proxy_headers=False,
+        server_header=False,
+    )
+    return 0
+
+
+def _worker(args: argparse.Namespace, settings: Settings) -> int:
+    from linkzoom import worker
+    from linkzoom.metrics import Metrics
+    from linkzoom.runtime import open_runtime
+    from linkzoom.zoom import app_credentials
+
+    async def go() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        async with open_runtime(
+            settings, app_credentials.resolve(settings), metrics=Metrics()
+        ) as runtime:
+            await worker.run(runtime, stop)
+
+    asyncio.run(go())
+    return 0
+
+
+def _migrate(args: argparse.Namespace, settings: Settings) -> int:
+    migrate.upgrade(settings.database_url)
+    print("database is up to date")
+    return 0
+
+
+def _users_add(args: argparse.Namespace, settings: Settings) -> int:
+    from linkzoom.identity.users import add_local
+
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = getpass.getpass("Password: ")
+        if getpass.getpass("Again: ") != password:
+            print("linkzoom: passwords differ", file=sys.stderr)
+            return 1
+
+    async def add(sessions: SessionFactory) -> str:
+        async with transaction(sessions) as session:
+            user = await add_local(
+                session, username=args.name, password=password, now=utcnow(),
+                is_admin=args.admin, email=args.email, display_name=args.display_name,
+            )
+            return user.username
+
+    name = _with_db(settings, add)
+    print(f"added {'admin' if args.admin else 'user'} {name}")
+    return 0
+
+
+def _zoom(args: argparse.Namespace, settings: Settings) -> int:
+    async def act(sessions: SessionFactory) -> bool:
+        async with transaction(sessions) as session:
+            if args.action != "status":
+                await features.set_zoom_enabled(session, args.action == "enable", now=utcnow())
+            return await features.zoom_enabled(session)
+
+    print("enabled" if _with_db(settings, act) else "disabled")
+    return 0
+
+
+def _keys(args: argparse.Namespace, settings: Settings) -> int:
+    from linkzoom.vault.keyring import KeyRing, KeySource, generate_key
+    from linkzoom.vault.rotation import reseal_all
+    from linkzoom.vault.seal import Sealer
+
+    if args.action == "generate":
+        key = generate_key()
+        print(KeyRing((key,)).render())
+        return 0
+    source = KeySource(settings)
+    if source.from_environment:
+        print(
+            "re-sealing under the first key of LINKZOOM_KEYS; to introduce a new key, run "
+            "'linkzoom keys generate', put it first in LINKZOOM_KEYS on every process, then rotate",
+            file=sys.stderr,
+        )
+    else:
+        source.replace(source.ring.with_new_primary(generate_key()))
+        print(f"new primary key {source.ring.primary.kid} written to {source.path}")
+
+    async def rotate(sessions: SessionFactory) -> None:
+        report = await reseal_all(sessions, Sealer(source))
+        print(
+            f"re-sealed {report.resealed} value(s) under {report.primary_kid}; "
+            f"{report.remaining} left (run again to finish)" if report.remaining
+            else f"re-sealed {report.resealed} value(s); every value is under {report.primary_kid}"
+        )
+
+    _with_db(settings, rotate)
+    return 0
+
+
+def _sandbox(args: argparse.Namespace, settings: Settings) -> int:
+    from linkzoom.zoom.sandbox.config import config_from_env
+    from linkzoom.zoom.sandbox.server import serve
+
+    serve(config_from_env(os.environ), host=args.host, port=args.port)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

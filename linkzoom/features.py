@@ -1,0 +1,42 @@
+"""Deployment-wide switches an administrator flips at run time (console or CLI)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from linkzoom.problems import FeatureDisabled
+from linkzoom.store.models import AppSetting
+
+ZOOM_ENABLED = "zoom.enabled"
+
+
+async def zoom_enabled(session: AsyncSession) -> bool:
+    value = await session.scalar(select(AppSetting.value).where(AppSetting.key == ZOOM_ENABLED))
+    return value == "true"
+
+
+async def require_zoom_enabled(session: AsyncSession) -> None:
+    if not await zoom_enabled(session):
+        raise FeatureDisabled(
+            "An administrator has not enabled Zoom for this organisation yet."
+        )
+
+
+async def set_zoom_enabled(session: AsyncSession, enabled: bool, *, now: datetime) -> bool:
+    """Set the switch; returns whether it changed."""
+    row = await session.get(AppSetting, ZOOM_ENABLED, with_for_update=True)
+    value = "true" if enabled else "false"
+    if row is None:
+        session.add(AppSetting(key=ZOOM_ENABLED, value=value, updated_at=now))
+        return True
+    if row.value == value:
+        return False
+    row.value, row.updated_at = value, now
+    return True
+
+
+async def is_unset(session: AsyncSession) -> bool:
+    return await session.get(AppSetting, ZOOM_ENABLED) is None

@@ -1,0 +1,1 @@
+"""The HTTP edge shared by every capability: problem rendering, body parsing, auth, middleware."""

@@ -1,0 +1,37 @@
+"""API authentication: ``Authorization: Bearer <device token>``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from starlette.requests import Request
+
+from linkzoom.identity import device_sessions
+from linkzoom.problems import NotAuthenticated
+from linkzoom.store.db import transaction
+from linkzoom.store.models import DeviceSession, User
+
+
+@dataclass(frozen=True, kw_only=True)
+class Caller:
+    user: User
+    device: DeviceSession
+
+
+def bearer_token(request: Request) -> str:
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise NotAuthenticated("Send a device token as 'Authorization: Bearer <token>'.")
+    return token.strip()
+
+
+async def api_caller(request: Request) -> Caller:
+    runtime = request.app.state.runtime
+    token = bearer_token(request)
+    async with transaction(runtime.sessions) as session:
+        user, device = await device_sessions.authenticate(session, token, now=runtime.clock())
+    return Caller(user=user, device=device)
+
+
+def client_address(request: Request) -> str | None:
+    return request.client.host if request.client else None

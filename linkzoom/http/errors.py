@@ -1,0 +1,83 @@
+"""One handler renders the whole :mod:`linkzoom.problems` tree.
+
+API clients get ``application/problem+json``; browser pages (controller, OAuth dialog) get an
+HTML rendering of the same problem. Anything unexpected becomes a 500 problem with no
+traceback in the response; the traceback goes to the log, tied to the request id.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, Response
+
+from linkzoom.logs import request_id
+from linkzoom.problems import (
+    BadRequest,
+    MethodNotAllowed,
+    NotFound,
+    PayloadTooLarge,
+    Problem,
+    ZoomAuthorizationNeeded,
+)
+
+log = logging.getLogger(__name__)
+
+PROBLEM_JSON = "application/problem+json"
+HTML_PREFIXES = ("/oauth/", "/controller")
+
+
+def _from_http_exception(exc: HTTPException) -> Problem:
+    if exc.status_code == 404:
+        return NotFound("No such resource.")
+    if exc.status_code == 405:
+        return MethodNotAllowed("This method is not allowed here.")
+    if exc.status_code == 413:
+        return PayloadTooLarge()
+    return BadRequest(str(exc.detail) if exc.detail else None)
+
+
+def render(request: Request, problem: Problem) -> Response:
+    public_url: str = request.app.state.settings.public_url
+    headers = problem.headers()
+    if rid := request_id.get():
+        headers["X-Request-ID"] = rid
+    if request.url.path.startswith(HTML_PREFIXES):
+        body = (
+            "<!doctype html><html lang=en><meta charset=utf-8>"
+            '<meta name=viewport content="width=device-width,initial-scale=1">'
+            f"<title>{html.escape(problem.title)}</title>"
+            f"<main><h1>{html.escape(problem.title)}</h1><p>{html.escape(problem.detail)}</p>"
+            "</main></html>"
+        )
+        return HTMLResponse(body, status_code=problem.status, headers=headers)
+    return JSONResponse(
+        problem.to_json(public_url, instance=request.url.path),
+        status_code=problem.status,
+        headers=headers,
+        media_type=PROBLEM_JSON,
+    )
+
+
+async def handle_problem(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, Problem)
+    if isinstance(exc, ZoomAuthorizationNeeded) and exc.authorize_url is None:
+        # The user must consent at Zoom; hand the client a fresh one-time link to do so.
+        runtime = request.app.state.runtime
+        exc.authorize_url = await runtime.authorizations.mint_for(exc.user_id)
+    if exc.status >= 500:
+        log.warning("request failed: %s", exc.code, extra={"problem": exc.code})
+    return render(request, exc)
+
+
+async def handle_http_exception(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    return render(request, _from_http_exception(exc))
+
+
+async def handle_unexpected(request: Request, exc: Exception) -> Response:
+    log.error("unhandled error", exc_info=exc)
+    return render(request, Problem("An unexpected error occurred; it has been logged."))

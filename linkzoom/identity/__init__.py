@@ -1,0 +1,1 @@
+"""Users, login (local directory and LDAP/Active Directory), device sessions, API auth."""

@@ -1,0 +1,88 @@
+"""HTTP API for device sign-in: ``/api/v1/sessions`` and ``/api/v1/me``."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from linkzoom import features
+from linkzoom.http.auth import api_caller, client_address
+from linkzoom.http.body import optional_string, read_json, required_string
+from linkzoom.identity import device_sessions
+from linkzoom.store.db import transaction
+from linkzoom.zoom import service as zoom_service
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat().replace("+00:00", "Z") if value is not None else None
+
+
+async def create_session(request: Request) -> Response:
+    runtime = request.app.state.runtime
+    data = await read_json(request)
+    username = required_string(data, "username", max_length=256)
+    password = required_string(data, "password", max_length=1024)
+    device_name = optional_string(data, "device_name", max_length=200) or "add-in"
+    address = client_address(request)
+    user = await runtime.authenticator.login(username, password, address=address)
+    async with transaction(runtime.sessions) as session:
+        issued = await device_sessions.issue(
+            session, user=user, device_name=device_name,
+            lifetime=timedelta(days=runtime.settings.session_days), now=runtime.clock(),
+            address=address,
+        )
+    return JSONResponse(
+        {
+            "token": issued.token,
+            "session_id": issued.session.id,
+            "expires_at": _iso(issued.session.expires_at),
+        },
+        status_code=201,
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+async def delete_current_session(request: Request) -> Response:
+    runtime = request.app.state.runtime
+    caller = await api_caller(request)
+    async with transaction(runtime.sessions) as session:
+        await device_sessions.revoke(
+            session, session_id=caller.device.id, user_id=caller.user.id, now=runtime.clock()
+        )
+    return Response(status_code=204)
+
+
+async def me(request: Request) -> Response:
+    runtime = request.app.state.runtime
+    caller = await api_caller(request)
+    async with transaction(runtime.sessions) as session:
+        enabled = await features.zoom_enabled(session)
+        zoom = await zoom_service.status(session, user_id=caller.user.id, now=runtime.clock())
+    user = caller.user
+    return JSONResponse(
+        {
+            "username": user.username,
+            "display_name": user.display_name,
+            "email": user.email,
+            "is_admin": user.is_admin,
+            "zoom": {
+                "enabled": enabled,
+                "linked": zoom.linked,
+                "broken": zoom.broken,
+                "account_email": zoom.account_email,
+                "authorized_at": _iso(zoom.authorized_at),
+                "reauthorize_by": _iso(zoom.reauthorize_by),
+                "reauthorization_required": zoom.reauthorization_required,
+            },
+        }
+    )
+
+
+routes = [
+    Route("/api/v1/sessions", create_session, methods=["POST"]),
+    Route("/api/v1/sessions/current", delete_current_session, methods=["DELETE"]),
+    Route("/api/v1/me", me, methods=["GET"]),
+]

@@ -1,0 +1,111 @@
+"""Every long-lived resource of a process, built once at start-up and passed down."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+import httpx
+from sqlalchemy.ext.asyncio import AsyncEngine
+from starlette.templating import Jinja2Templates
+
+from linkzoom.clock import Clock, utcnow
+from linkzoom.config import Settings
+from linkzoom.identity.ldap import LdapDirectory
+from linkzoom.identity.login import Authenticator
+from linkzoom.metrics import Metrics
+from linkzoom.store.db import SessionFactory, create_engine, session_factory
+from linkzoom.vault.keyring import KeySource
+from linkzoom.vault.refresh import TokenRefresher
+from linkzoom.vault.seal import Sealer
+from linkzoom.zoom.app_credentials import ZoomApp
+from linkzoom.zoom.authorization import CALLBACK_PATH, Authorizations
+from linkzoom.zoom.client import ZoomClient
+from linkzoom.zoom.oauth import ZoomOAuth
+from linkzoom.zoom.service import ZoomAccounts
+from linkzoom.zoom.webhooks import WebhookIntake
+
+
+@dataclass(kw_only=True)
+class Runtime:
+    settings: Settings
+    zoom_app: ZoomApp
+    clock: Clock
+    engine: AsyncEngine
+    sessions: SessionFactory
+    keys: KeySource
+    sealer: Sealer
+    http: httpx.AsyncClient
+    metrics: Metrics
+    oauth: ZoomOAuth
+    zoom: ZoomClient
+    tokens: TokenRefresher
+    authorizations: Authorizations
+    zoom_accounts: ZoomAccounts
+    authenticator: Authenticator
+    webhooks: WebhookIntake
+    templates: Jinja2Templates
+
+
+def http_client(settings: Settings) -> httpx.AsyncClient:
+    timeout = httpx.Timeout(settings.zoom_timeout_seconds, connect=min(5.0, settings.zoom_timeout_seconds))
+    limits = httpx.Limits(max_connections=200, max_keepalive_connections=50, keepalive_expiry=30)
+    return httpx.AsyncClient(timeout=timeout, limits=limits, follow_redirects=False, trust_env=False)
+
+
+@asynccontextmanager
+async def open_runtime(
+    settings: Settings, zoom_app: ZoomApp, *, metrics: Metrics, clock: Clock = utcnow
+) -> AsyncIterator[Runtime]:
+    engine = create_engine(settings.database_url)
+    sessions = session_factory(engine)
+    keys = KeySource(settings)
+    sealer = Sealer(keys)
+    async with http_client(settings) as http:
+        oauth = ZoomOAuth(
+            http,
+            oauth_url=zoom_app.oauth_url,
+            client_id=zoom_app.client_id,
+            client_secret=zoom_app.client_secret,
+            redirect_uri=settings.public_url + CALLBACK_PATH,
+            metrics=metrics,
+            clock=clock,
+        )
+        zoom = ZoomClient(http, api_url=zoom_app.api_url, metrics=metrics, clock=clock)
+        tokens = TokenRefresher(sessions, sealer, oauth=lambda: oauth, clock=clock, metrics=metrics)
+        runtime = Runtime(
+            settings=settings,
+            zoom_app=zoom_app,
+            clock=clock,
+            engine=engine,
+            sessions=sessions,
+            keys=keys,
+            sealer=sealer,
+            http=http,
+            metrics=metrics,
+            oauth=oauth,
+            zoom=zoom,
+            tokens=tokens,
+            authorizations=Authorizations(
+                sessions, sealer, oauth=lambda: oauth, zoom=zoom, clock=clock,
+                public_url=settings.public_url,
+                reauthorize_after=timedelta(days=settings.reauthorize_days),
+            ),
+            zoom_accounts=ZoomAccounts(sessions, sealer, oauth=lambda: oauth, clock=clock),
+            authenticator=Authenticator(
+                sessions,
+                directory=LdapDirectory(settings.ldap) if settings.ldap else None,
+                clock=clock,
+            ),
+            webhooks=WebhookIntake(
+                sessions, secret=lambda: zoom_app.webhook_secret, clock=clock, metrics=metrics
+            ),
+            templates=Jinja2Templates(directory=str(Path(__file__).parent / "zoom" / "templates")),
+        )
+        try:
+            yield runtime
+        finally:
+            await engine.dispose()

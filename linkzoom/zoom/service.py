@@ -1,0 +1,104 @@
+"""Use cases around a user's Zoom connection: status, disconnect, deauthorization."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from linkzoom import audit
+from linkzoom.clock import Clock
+from linkzoom.problems import Problem
+from linkzoom.store.db import SessionFactory, transaction
+from linkzoom.store.models import ZoomGrant
+from linkzoom.vault import zoom_grant
+from linkzoom.vault.seal import Sealer
+from linkzoom.zoom.oauth import ZoomOAuth
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ZoomStatus:
+    linked: bool
+    broken: bool
+    account_email: str | None
+    authorized_at: datetime | None
+    reauthorize_by: datetime | None
+    reauthorization_required: bool
+
+
+async def status(session: AsyncSession, *, user_id: int, now: datetime) -> ZoomStatus:
+    """What the user's grant looks like, from the clear-text facts alone (nothing decrypted)."""
+    grant = await session.scalar(select(ZoomGrant).where(ZoomGrant.user_id == user_id))
+    if grant is None:
+        return ZoomStatus(
+            linked=False, broken=False, account_email=None, authorized_at=None,
+            reauthorize_by=None, reauthorization_required=False,
+        )
+    lapsed = now >= grant.reauthorize_by
+    return ZoomStatus(
+        linked=grant.broken_at is None and not lapsed,
+        broken=grant.broken_at is not None,
+        account_email=grant.account_email,
+        authorized_at=grant.authorized_at,
+        reauthorize_by=grant.reauthorize_by,
+        reauthorization_required=lapsed,
+    )
+
+
+class ZoomAccounts:
+    def __init__(
+        self, sessions: SessionFactory, sealer: Sealer, *, oauth: Callable[[], ZoomOAuth], clock: Clock
+    ) -> None:
+        self._sessions = sessions
+        self._sealer = sealer
+        self._oauth = oauth
+        self._clock = clock
+
+    async def disconnect(
+        self, user_id: int, *, actor: str, actor_user_id: int | None, address: str | None
+    ) -> bool:
+        """Destroy the local tokens first, then revoke at Zoom.
+
+        Local deletion never waits on Zoom: once this returns, no device of the user can use
+        the grant. A revoke that fails is logged; the tokens are already gone from our side.
+        """
+        now = self._clock()
+        async with transaction(self._sessions) as session:
+            try:
+                state = await zoom_grant.load(session, self._sealer, user_id=user_id)
+            except Problem:
+                state = None
+            removed = await zoom_grant.erase(session, user_id=user_id)
+            if removed:
+                await audit.record(
+                    session, action="zoom.revoked", at=now, actor=actor,
+                    actor_user_id=actor_user_id, subject_user_id=user_id, address=address,
+                )
+        if state is not None:
+            try:
+                await self._oauth().revoke(state.access_token)
+            except Problem as exc:
+                log.warning("zoom revoke failed", extra={"user_id": user_id, "problem": exc.code})
+        return removed
+
+    async def deauthorized(self, *, zoom_user_id: str, zoom_account_id: str | None) -> int:
+        """Zoom says the user removed our app: erase their grant (nothing to revoke)."""
+        now = self._clock()
+        async with transaction(self._sessions) as session:
+            user_ids = await zoom_grant.users_for_zoom_user(
+                session, zoom_user_id=zoom_user_id, zoom_account_id=zoom_account_id
+            )
+            for user_id in user_ids:
+                await zoom_grant.erase(session, user_id=user_id)
+                await audit.record(
+                    session, action="zoom.deauthorized", at=now, actor="zoom",
+                    subject_user_id=user_id,
+                    detail={"zoom_user_id": zoom_user_id, "zoom_account_id": zoom_account_id},
+                )
+        return len(user_ids)

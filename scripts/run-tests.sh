@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Runs the whole suite. When PostgreSQL answers on 127.0.0.1:5432 it creates a throwaway
+# database for this run, so the suite covers SQLite and PostgreSQL, and drops it afterwards.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+pg_admin_url="${LINKZOOM_TEST_PG_ADMIN_URL:-postgresql://postgres@127.0.0.1:5432/postgres}"
+created_db=""
+cleanup() {
+  if [ -n "$created_db" ]; then
+    .venv/bin/python scripts/pg_database.py drop "$pg_admin_url" "$created_db" || true
+  fi
+}
+trap cleanup EXIT
+
+if [ -z "${LINKZOOM_TEST_POSTGRES_URL:-}" ]; then
+  if created_db=$(.venv/bin/python scripts/pg_database.py create "$pg_admin_url" 2>/dev/null); then
+    export LINKZOOM_TEST_POSTGRES_URL="${pg_admin_url%/*}/$created_db"
+    echo "PostgreSQL found: the suite also runs against $LINKZOOM_TEST_POSTGRES_URL"
+  else
+    created_db=""
+    echo "PostgreSQL not reachable on 127.0.0.1:5432: the suite runs on SQLite only"
+  fi
+fi
+
+.venv/bin/pytest "$@"

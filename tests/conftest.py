@@ -1,0 +1,87 @@
+"""Fixtures shared by the whole suite: databases on both backends, settings, a runtime."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+
+from linkzoom.config import Settings
+from linkzoom.metrics import Metrics
+from linkzoom.runtime import Runtime, open_runtime
+from linkzoom.zoom.app_credentials import ZoomApp
+from tests.support.clock import FakeClock
+from tests.support.keys import new_keyring
+from tests.support.databases import PostgresTemplates, SqliteTemplates, backends, postgres_url
+
+
+@pytest.fixture(scope="session")
+def sqlite_templates(tmp_path_factory: pytest.TempPathFactory) -> SqliteTemplates:
+    return SqliteTemplates(tmp_path_factory.mktemp("sqlite-template"))
+
+
+@pytest.fixture(scope="session")
+def postgres_templates() -> Iterator[PostgresTemplates | None]:
+    url = postgres_url()
+    if url is None:
+        yield None
+        return
+    templates = PostgresTemplates(url)
+    yield templates
+    templates.close()
+
+
+@pytest.fixture(params=backends())
+def database_url(
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+    sqlite_templates: SqliteTemplates,
+    postgres_templates: PostgresTemplates | None,
+) -> Iterator[str]:
+    if request.param == "sqlite":
+        yield sqlite_templates.fresh(tmp_path)
+        return
+    assert postgres_templates is not None
+    url = postgres_templates.fresh()
+    yield url
+    postgres_templates.drop(url)
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path) -> Settings:
+    return Settings(
+        database_url=database_url,
+        public_url="http://linkzoom.test",
+        var_dir=tmp_path / "var",
+        keys=new_keyring(),
+        zoom_client_id="test-client-id",
+        zoom_client_secret="test-client-secret",
+        zoom_webhook_secret="test-webhook-secret",
+        zoom_oauth_url="https://zoom.test",
+        zoom_api_url="https://api.zoom.test/v2",
+        log_format="text",
+    )
+
+
+def zoom_app_for(settings: Settings) -> ZoomApp:
+    assert settings.zoom_client_id and settings.zoom_client_secret
+    return ZoomApp(
+        client_id=settings.zoom_client_id,
+        client_secret=settings.zoom_client_secret,
+        webhook_secret=settings.zoom_webhook_secret,
+        oauth_url=settings.zoom_oauth_url,
+        api_url=settings.zoom_api_url,
+        sandboxed=False,
+    )
+
+
+@pytest.fixture
+async def runtime(settings: Settings, clock: FakeClock) -> AsyncIterator[Runtime]:
+    async with open_runtime(settings, zoom_app_for(settings), metrics=Metrics(), clock=clock) as rt:
+        yield rt

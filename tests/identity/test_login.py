@@ -1,0 +1,145 @@
+"""Local-directory sign-in, throttling and device sessions against a real database."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from linkzoom.identity import device_sessions
+from linkzoom.identity.users import add_local, bootstrap_admin, normalise_username
+from linkzoom.problems import InvalidCredentials, NotAuthenticated, TooManyAttempts, ValidationFailed
+from linkzoom.runtime import Runtime
+from linkzoom.store.db import transaction
+from linkzoom.store.models import AuditEvent, DeviceSession, User
+from tests.support.clock import FakeClock
+
+PASSWORD = "correct horse battery"
+
+
+async def add(runtime: Runtime, name: str = "Alice", **kwargs: object) -> User:
+    async with transaction(runtime.sessions) as session:
+        return await add_local(
+            session, username=name, password=PASSWORD, now=runtime.clock(), **kwargs  # type: ignore[arg-type]
+        )
+
+
+async def test_password_is_stored_hashed_and_login_is_case_insensitive(runtime: Runtime) -> None:
+    user = await add(runtime)
+    assert user.password_hash and PASSWORD not in user.password_hash
+    assert user.password_hash.startswith("$argon2id$")
+    logged_in = await runtime.authenticator.login("ALICE", PASSWORD, address="10.0.0.1")
+    assert logged_in.id == user.id and logged_in.last_login_at is not None
+
+
+@pytest.mark.parametrize(
+    ("username", "password"),
+    [("alice", "wrong password"), ("nobody", PASSWORD), ("", PASSWORD), ("al ice", PASSWORD)],
+)
+async def test_every_refusal_looks_the_same(runtime: Runtime, username: str, password: str) -> None:
+    await add(runtime)
+    with pytest.raises(InvalidCredentials) as caught:
+        await runtime.authenticator.login(username, password, address="10.0.0.1")
+    assert caught.value.detail == "Invalid username or password"
+
+
+async def test_failed_logins_are_audited_without_the_password(runtime: Runtime) -> None:
+    await add(runtime)
+    with pytest.raises(InvalidCredentials):
+        await runtime.authenticator.login("alice", "guess-123", address="10.9.9.9")
+    async with transaction(runtime.sessions) as session:
+        event = await session.scalar(select(AuditEvent))
+    assert event is not None and event.action == "login.failed"
+    assert event.actor == "alice" and event.address == "10.9.9.9"
+    assert "guess-123" not in repr(event.detail)
+
+
+async def test_throttle_blocks_user_then_lifts(runtime: Runtime, clock: FakeClock) -> None:
+    await add(runtime)
+    for _ in range(5):
+        with pytest.raises(InvalidCredentials):
+            await runtime.authenticator.login("alice", "wrong", address="10.0.0.1")
+    with pytest.raises(TooManyAttempts) as caught:
+        await runtime.authenticator.login("alice", PASSWORD, address="10.0.0.2")
+    assert caught.value.headers()["Retry-After"] == "30"
+    clock.advance(seconds=31)
+    assert (await runtime.authenticator.login("alice", PASSWORD, address="10.0.0.2")).username == "alice"
+
+
+async def test_throttle_blocks_an_address_spraying_many_users(runtime: Runtime) -> None:
+    for i in range(20):
+        with pytest.raises(InvalidCredentials):
+            await runtime.authenticator.login(f"user{i}", "wrong", address="10.6.6.6")
+    await add(runtime)
+    with pytest.raises(TooManyAttempts):
+        await runtime.authenticator.login("alice", PASSWORD, address="10.6.6.6")
+    assert await runtime.authenticator.login("alice", PASSWORD, address="10.0.0.7")
+
+
+async def test_disabled_user_cannot_log_in(runtime: Runtime) -> None:
+    user = await add(runtime)
+    async with transaction(runtime.sessions) as session:
+        row = await session.get(User, user.id)
+        assert row is not None
+        row.disabled_at = runtime.clock()
+    with pytest.raises(InvalidCredentials):
+        await runtime.authenticator.login("alice", PASSWORD, address=None)
+
+
+async def test_device_sessions_are_hashed_expire_and_revoke(runtime: Runtime, clock: FakeClock) -> None:
+    user = await add(runtime)
+    async with transaction(runtime.sessions) as session:
+        issued = await device_sessions.issue(
+            session, user=user, device_name="Outlook", lifetime=timedelta(days=1),
+            now=clock(), address="10.0.0.1",
+        )
+    async with transaction(runtime.sessions) as session:
+        stored = await session.scalar(select(DeviceSession))
+        assert stored is not None and issued.token.encode() not in stored.token_hash
+        found, device = await device_sessions.authenticate(session, issued.token, now=clock())
+        assert found.id == user.id and device.device_name == "Outlook"
+    clock.advance(minutes=5)
+    async with transaction(runtime.sessions) as session:
+        await device_sessions.authenticate(session, issued.token, now=clock())
+    async with transaction(runtime.sessions) as session:
+        stored = await session.get(DeviceSession, issued.session.id)
+        assert stored is not None and stored.last_seen_at == clock()
+    clock.advance(days=2)
+    async with transaction(runtime.sessions) as session:
+        with pytest.raises(NotAuthenticated, match="ended"):
+            await device_sessions.authenticate(session, issued.token, now=clock())
+
+
+async def test_revoked_session_is_refused(runtime: Runtime, clock: FakeClock) -> None:
+    user = await add(runtime)
+    async with transaction(runtime.sessions) as session:
+        issued = await device_sessions.issue(
+            session, user=user, device_name="x", lifetime=timedelta(days=1), now=clock(), address=None
+        )
+    async with transaction(runtime.sessions) as session:
+        assert await device_sessions.revoke(session, session_id=issued.session.id, user_id=user.id, now=clock())
+    async with transaction(runtime.sessions) as session:
+        with pytest.raises(NotAuthenticated):
+            await device_sessions.authenticate(session, issued.token, now=clock())
+        with pytest.raises(NotAuthenticated):
+            await device_sessions.authenticate(session, "lzd_forged", now=clock())
+
+
+async def test_bootstrap_admin_only_on_an_empty_directory(runtime: Runtime) -> None:
+    async with transaction(runtime.sessions) as session:
+        password = await bootstrap_admin(session, now=runtime.clock())
+        assert password is not None and len(password) >= 16
+        assert await bootstrap_admin(session, now=runtime.clock()) is None
+    admin = await runtime.authenticator.login("admin", password, address=None)
+    assert admin.is_admin
+
+
+@pytest.mark.parametrize("name", ["", " ", "a\x00b", "tab\there", "x" * 257])
+def test_bad_usernames_are_refused(name: str) -> None:
+    with pytest.raises(ValidationFailed):
+        normalise_username(name)
+
+
+def test_usernames_are_case_folded_and_normalised() -> None:
+    assert normalise_username("  Chlo\u0065\u0301 ") == normalise_username("chlo\u00e9")
