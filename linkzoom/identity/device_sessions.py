@@ -71,7 +71,7 @@ async def authenticate(session: AsyncSession, token: str, *, now: datetime) -> t
     ).one_or_none()
     if found is None:
         raise NotAuthenticated("The access token is not valid.")
-    device, user = found.tuple()
+    device, user = found
     if device.revoked_at is not None or device.expires_at <= now:
         raise NotAuthenticated("The session has ended; sign in again.")
     if user.disabled_at is not None:

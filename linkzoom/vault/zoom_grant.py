@@ -53,7 +53,7 @@ async def load(session: AsyncSession, sealer: Sealer, *, user_id: int) -> GrantS
     ).one_or_none()
     if found is None:
         return None
-    grant, row = found.tuple()
+    grant, row = found
     secret = preferences.open_row(sealer, row)
     return GrantState(
         user_id=user_id,

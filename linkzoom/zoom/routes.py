@@ -29,6 +29,24 @@ async def create_authorization(request: Request) -> Response:
     return JSONResponse({"authorize_url": url}, status_code=201, headers=NO_STORE)
 
 
+async def zoom_account(request: Request) -> Response:
+    """The connected Zoom account as Zoom reports it now: a live check of the grant."""
+    runtime = request.app.state.runtime
+    caller = await api_caller(request)
+    async with transaction(runtime.sessions) as session:
+        await features.require_zoom_enabled(session)
+    user = await runtime.zoom.get_me(auth=runtime.tokens.auth_for(caller.user.id))
+    return JSONResponse(
+        {
+            "id": user.id,
+            "account_id": user.account_id,
+            "email": user.email,
+            "display_name": user.display_name,
+            "timezone": user.timezone,
+        }
+    )
+
+
 async def delete_authorization(request: Request) -> Response:
     runtime = request.app.state.runtime
     caller = await api_caller(request)
@@ -76,6 +94,7 @@ async def webhook(request: Request) -> Response:
 routes = [
     Route("/api/v1/zoom/authorizations", create_authorization, methods=["POST"]),
     Route("/api/v1/zoom/authorization", delete_authorization, methods=["DELETE"]),
+    Route("/api/v1/zoom/account", zoom_account, methods=["GET"]),
     Route(START_PATH, oauth_start, methods=["GET"]),
     Route(CALLBACK_PATH, oauth_callback, methods=["GET"]),
     Route("/webhooks/zoom", webhook, methods=["POST"]),
