@@ -1,0 +1,153 @@
+"""The service and the Zoom sandbox as separate processes over loopback, on both databases."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import subprocess
+from datetime import UTC, datetime
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from linkzoom.features import set_zoom_enabled
+from linkzoom.identity.users import add_local
+from linkzoom.store.db import create_engine, session_factory, transaction
+from tests.support.browser import submit_form
+from tests.support.keys import new_keyring
+from tests.support.processes import Process, free_port, linkzoom_command, python_env
+
+PASSWORDS = {"alice": "alice-password-1", "bob": "bob-password-22", "carol": "carol-password-333"}
+
+
+@dataclass
+class Deployment:
+    tmp: Path
+    database_url: str
+    env: dict[str, str]
+    service_url: str
+    sandbox_url: str
+    client_secret: str
+    webhook_secret: str
+    sandbox: Process
+    services: list[Process] = field(default_factory=list)
+    clients: list[httpx.Client] = field(default_factory=list)
+
+    def cli(self, *args: str, stdin: str | None = None) -> str:
+        done = subprocess.run(
+            linkzoom_command(*args), env=self.env, input=stdin, capture_output=True, text=True,
+            timeout=60, check=False,
+        )
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    def start_service(self, port: int | None = None) -> str:
+        port = port or free_port()
+        url = f"http://127.0.0.1:{port}"
+        process = Process(
+            name=f"linkzoom-{port}",
+            args=linkzoom_command("run", "--port", str(port)),
+            env=self.env,
+            log_path=self.tmp / f"service-{port}.log",
+            ready_url=url + "/readyz",
+        ).start()
+        self.services.append(process)
+        return url
+
+    def control(self, method: str, path: str, **kwargs: Any) -> Any:
+        response = httpx.request(method, f"{self.sandbox_url}/_sandbox{path}", timeout=10, **kwargs)
+        response.raise_for_status()
+        return response.json() if response.content else None
+
+    def logs(self) -> str:
+        return "".join(p.output() for p in [*self.services, self.sandbox])
+
+    def login(self, username: str, base_url: str | None = None) -> httpx.Client:
+        base = base_url or self.service_url
+        response = httpx.post(
+            f"{base}/api/v1/sessions",
+            json={"username": username, "password": PASSWORDS[username], "device_name": "e2e"},
+        )
+        assert response.status_code == 201, response.text
+        token = response.json()["token"]
+        client = httpx.Client(base_url=base, headers={"authorization": f"Bearer {token}"}, timeout=20)
+        self.clients.append(client)
+        return client
+
+    def link_zoom(self, api: httpx.Client, email: str) -> httpx.Response:
+        """Walk the consent flow as the add-in dialog's browser would."""
+        authorize_url = api.post("/api/v1/zoom/authorizations").json()["authorize_url"]
+        with httpx.Client(timeout=20) as browser:
+            to_zoom = browser.get(authorize_url)
+            assert to_zoom.status_code == 302, to_zoom.text
+            consent = browser.get(to_zoom.headers["location"])
+            assert consent.status_code == 200, consent.text
+            to_callback = submit_form(browser, consent, button="approve", overrides={"email": email})
+            assert to_callback.status_code == 302, to_callback.text
+            return browser.get(to_callback.headers["location"])
+
+
+async def _seed(database_url: str) -> None:
+    """Users and the feature switch, written directly: faster than one CLI process each (the
+    CLI itself is tested in tests/e2e/test_cli.py)."""
+    engine = create_engine(database_url, pool_size=1)
+    now = datetime.now(UTC)
+    async with transaction(session_factory(engine)) as session:
+        for name, password in PASSWORDS.items():
+            await add_local(session, username=name, password=password, now=now,
+                            email=f"{name}@example.org")
+        await set_zoom_enabled(session, True, now=now)
+    await engine.dispose()
+
+
+@pytest.fixture
+def deployment(database_url: str, tmp_path: Path) -> Iterator[Deployment]:
+    service_port, sandbox_port = free_port(), free_port()
+    service_url = f"http://127.0.0.1:{service_port}"
+    sandbox_url = f"http://127.0.0.1:{sandbox_port}"
+    client_secret, webhook_secret = secrets.token_urlsafe(24), secrets.token_urlsafe(24)
+    env = python_env(
+        {
+            "LINKZOOM_DATABASE_URL": database_url,
+            "LINKZOOM_PUBLIC_URL": service_url,
+            "LINKZOOM_VAR_DIR": str(tmp_path / "var"),
+            "LINKZOOM_KEYS": new_keyring(),
+            "LINKZOOM_ZOOM_CLIENT_ID": "e2e-client",
+            "LINKZOOM_ZOOM_CLIENT_SECRET": client_secret,
+            "LINKZOOM_ZOOM_WEBHOOK_SECRET": webhook_secret,
+            "LINKZOOM_ZOOM_OAUTH_URL": sandbox_url,
+            "LINKZOOM_ZOOM_API_URL": sandbox_url + "/v2",
+            "LINKZOOM_SANDBOX_WEBHOOK_URL": service_url + "/webhooks/zoom",
+            # Debug logging on purpose: the leak test must hold even at the chattiest level.
+            "LINKZOOM_LOG_LEVEL": "DEBUG",
+            "LINKZOOM_WORKER_INTERVAL_SECONDS": "2",
+        }
+    )
+    sandbox = Process(
+        name="sandbox",
+        args=linkzoom_command("sandbox", "--port", str(sandbox_port)),
+        env=env,
+        log_path=tmp_path / "sandbox.log",
+        ready_url=sandbox_url + "/_sandbox/stats",
+    )
+    deployment = Deployment(
+        tmp=tmp_path, database_url=database_url, env=env, service_url=service_url,
+        sandbox_url=sandbox_url, client_secret=client_secret, webhook_secret=webhook_secret,
+        sandbox=sandbox,
+    )
+    asyncio.run(_seed(database_url))
+    sandbox.start()
+    try:
+        deployment.start_service(service_port)
+        yield deployment
+    finally:
+        for client in deployment.clients:
+            client.close()
+        for process in deployment.services:
+            process.stop()
+        sandbox.stop()
+        print(deployment.logs()[-20000:])

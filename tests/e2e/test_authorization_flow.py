@@ -1,0 +1,189 @@
+"""Sign-in, Zoom consent through the browser flow, and what follows, over real sockets."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import httpx
+from sqlalchemy import create_engine, text
+
+from linkzoom.store.db import driver_url
+from tests.e2e.conftest import PASSWORDS, Deployment
+from tests.support.browser import submit_form
+
+PROBLEM = "application/problem+json"
+
+
+def sql(deployment: Deployment, statement: str, **params: object) -> list[tuple[object, ...]]:
+    engine = create_engine(driver_url(deployment.database_url, asynchronous=False))
+    with engine.begin() as connection:
+        result = connection.execute(text(statement), params)
+        rows = [tuple(r) for r in result] if result.returns_rows else []
+    engine.dispose()
+    return rows
+
+
+def test_link_zoom_through_consent_and_see_it_linked(deployment: Deployment) -> None:
+    api = deployment.login("alice")
+    me = api.get("/api/v1/me").json()
+    assert me["username"] == "alice" and me["email"] == "alice@example.org"
+    assert me["zoom"] == {
+        "enabled": True, "linked": False, "broken": False, "account_email": None,
+        "authorized_at": None, "reauthorize_by": None, "reauthorization_required": False,
+    }
+
+    authorize_url = api.post("/api/v1/zoom/authorizations").json()["authorize_url"]
+    assert authorize_url.startswith(deployment.service_url + "/oauth/zoom/start?ticket=")
+    with httpx.Client() as browser:
+        to_zoom = browser.get(authorize_url)
+        location = httpx.URL(to_zoom.headers["location"])
+        assert str(location).startswith(deployment.sandbox_url + "/oauth/authorize")
+        assert location.params["code_challenge_method"] == "S256"
+        assert location.params["redirect_uri"] == deployment.service_url + "/oauth/zoom/callback"
+        assert len(location.params["state"]) >= 32
+        # The one-time link cannot be used twice.
+        again = browser.get(authorize_url)
+        assert again.status_code == 400 and "already used" in again.text
+
+    done = deployment.link_zoom(api, "alice@zoom.test")
+    assert done.status_code == 200 and "Zoom connected" in done.text
+    assert "alice@zoom.test" in done.text
+    assert "nonce-" in done.headers["content-security-policy"]
+
+    me = api.get("/api/v1/me").json()["zoom"]
+    assert me["linked"] is True and me["account_email"] == "alice@zoom.test"
+    assert me["reauthorize_by"] > me["authorized_at"]
+    account = api.get("/api/v1/zoom/account")
+    assert account.status_code == 200 and account.json()["email"] == "alice@zoom.test"
+
+
+def test_callback_replay_and_forged_state_are_refused(deployment: Deployment) -> None:
+    api = deployment.login("alice")
+    authorize_url = api.post("/api/v1/zoom/authorizations").json()["authorize_url"]
+    with httpx.Client() as browser:
+        to_zoom = browser.get(authorize_url)
+        consent = browser.get(to_zoom.headers["location"])
+        to_callback = submit_form(browser, consent, button="approve", overrides={})
+        callback = to_callback.headers["location"]
+        assert browser.get(callback).status_code == 200
+        replay = browser.get(callback)
+        assert replay.status_code == 400 and "already completed" in replay.text
+        forged = browser.get(deployment.service_url + "/oauth/zoom/callback?code=x&state=forged")
+        assert forged.status_code == 400
+        assert "text/html" in forged.headers["content-type"]
+
+
+def test_declined_consent_links_nothing(deployment: Deployment) -> None:
+    api = deployment.login("alice")
+    authorize_url = api.post("/api/v1/zoom/authorizations").json()["authorize_url"]
+    with httpx.Client() as browser:
+        consent = browser.get(browser.get(authorize_url).headers["location"])
+        to_callback = submit_form(browser, consent, button="deny", overrides={})
+        declined = browser.get(to_callback.headers["location"])
+    assert declined.status_code == 400 and "declined" in declined.text
+    assert api.get("/api/v1/me").json()["zoom"]["linked"] is False
+
+
+def test_expired_access_token_is_refreshed_quietly(deployment: Deployment) -> None:
+    api = deployment.login("alice")
+    deployment.link_zoom(api, "alice@zoom.test")
+    deployment.control("POST", "/tokens/expire", json={})
+    assert api.get("/api/v1/zoom/account").status_code == 200
+    assert api.get("/api/v1/zoom/account").status_code == 200
+    stats = deployment.control("GET", "/stats")
+    assert stats["refreshes"] == 1
+
+
+def test_spent_grant_answers_not_linked_and_keeps_the_row(deployment: Deployment) -> None:
+    api = deployment.login("alice")
+    deployment.link_zoom(api, "alice@zoom.test")
+    # Zoom forgets the grant without telling us (no webhook): access and refresh tokens die.
+    deployment.control("POST", "/tokens/expire", json={})
+    deployment.control("POST", "/faults", json={
+        "method": "POST", "path_regex": "^/oauth/token$", "status": 400,
+        "body": {"reason": "Invalid Token!", "error": "invalid_grant"}, "count": 1,
+    })
+    answer = api.get("/api/v1/zoom/account")
+    assert answer.status_code == 409
+    assert answer.headers["content-type"] == PROBLEM
+    problem = answer.json()
+    assert problem["type"] == deployment.service_url + "/problems/zoom-not-linked"
+    assert problem["authorize_url"].startswith(deployment.service_url + "/oauth/zoom/start?ticket=")
+    me = api.get("/api/v1/me").json()["zoom"]
+    assert me["linked"] is False and me["broken"] is True
+    assert sql(deployment, "SELECT count(*) FROM preferences")[0][0] == 1
+
+
+def test_yearly_reauthorization_is_required_and_nothing_refreshed(deployment: Deployment) -> None:
+    api = deployment.login("alice")
+    deployment.link_zoom(api, "alice@zoom.test")
+    sql(deployment, "UPDATE zoom_grants SET reauthorize_by = authorized_at")
+    deployment.control("POST", "/tokens/expire", json={})
+    answer = api.get("/api/v1/zoom/account")
+    assert answer.status_code == 409
+    problem = answer.json()
+    assert problem["type"].endswith("/problems/reauthorization-required")
+    assert "authorize_url" in problem
+    assert deployment.control("GET", "/stats")["refreshes"] == 0
+    assert api.get("/api/v1/me").json()["zoom"]["reauthorization_required"] is True
+    # Consenting again restarts the year.
+    deployment.link_zoom(api, "alice@zoom.test")
+    assert api.get("/api/v1/zoom/account").status_code == 200
+
+
+def test_connecting_another_zoom_account_revokes_the_first(deployment: Deployment) -> None:
+    api = deployment.login("alice")
+    deployment.link_zoom(api, "alice@zoom.test")
+    replaced = deployment.link_zoom(api, "alice.other@zoom.test")
+    assert "disconnected" in replaced.text
+    assert deployment.control("GET", "/stats")["revokes"] == 1
+    assert api.get("/api/v1/zoom/account").json()["email"] == "alice.other@zoom.test"
+    assert sql(deployment, "SELECT count(*) FROM zoom_grants")[0][0] == 1
+
+
+def test_disconnect_revokes_at_zoom_and_erases_locally(deployment: Deployment) -> None:
+    api = deployment.login("alice")
+    deployment.link_zoom(api, "alice@zoom.test")
+    assert api.delete("/api/v1/zoom/authorization").status_code == 204
+    assert deployment.control("GET", "/stats")["revokes"] == 1
+    assert sql(deployment, "SELECT count(*) FROM preferences")[0][0] == 0
+    assert api.get("/api/v1/zoom/account").status_code == 409
+    actions = [r[0] for r in sql(deployment, "SELECT action FROM audit_events ORDER BY id")]
+    assert actions == ["zoom.granted", "zoom.revoked"]
+
+
+def test_feature_switch_gates_zoom(deployment: Deployment) -> None:
+    api = deployment.login("bob")
+    deployment.cli("zoom", "disable")
+    assert deployment.cli("zoom", "status").strip() == "disabled"
+    refused = api.post("/api/v1/zoom/authorizations")
+    assert refused.status_code == 403
+    assert refused.json()["type"].endswith("/problems/feature-disabled")
+    assert api.get("/api/v1/me").json()["zoom"]["enabled"] is False
+    deployment.cli("zoom", "enable")
+    assert api.post("/api/v1/zoom/authorizations").status_code == 201
+
+
+def test_sign_out_ends_the_device_session(deployment: Deployment) -> None:
+    api = deployment.login("carol")
+    assert api.delete("/api/v1/sessions/current").status_code == 204
+    after = api.get("/api/v1/me")
+    assert after.status_code == 401 and after.headers["content-type"] == PROBLEM
+
+
+def test_login_throttle_over_http(deployment: Deployment) -> None:
+    url = deployment.service_url + "/api/v1/sessions"
+    for _ in range(5):
+        assert httpx.post(url, json={"username": "carol", "password": "nope"}).status_code == 401
+    blocked = httpx.post(url, json={"username": "carol", "password": PASSWORDS["carol"]})
+    assert blocked.status_code == 429
+    assert int(blocked.headers["retry-after"]) > 0
+    assert blocked.json()["type"].endswith("/problems/too-many-attempts")
+
+
+def test_reauthorize_by_is_a_year_after_consent(deployment: Deployment) -> None:
+    api = deployment.login("alice")
+    deployment.link_zoom(api, "alice@zoom.test")
+    zoom = api.get("/api/v1/me").json()["zoom"]
+    granted = datetime.fromisoformat(zoom["authorized_at"])
+    assert datetime.fromisoformat(zoom["reauthorize_by"]) - granted == timedelta(days=365)

@@ -1,0 +1,47 @@
+"""The command line contract of DESIGN.md, run as real processes."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+from tests.support.processes import linkzoom_command, python_env
+
+
+def run(env: dict[str, str], *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(linkzoom_command(*args), env=env, input=stdin, capture_output=True,
+                          text=True, timeout=60, check=False)
+
+
+def test_migrate_users_zoom_switch_and_key_rotation(database_url: str, tmp_path: Path) -> None:
+    env = python_env({"LINKZOOM_DATABASE_URL": database_url, "LINKZOOM_VAR_DIR": str(tmp_path)})
+    assert run(env, "migrate").returncode == 0
+    added = run(env, "users", "add", "Dana", "--admin", "--email", "d@example.org",
+                "--password-stdin", stdin="dana-password-1\n")
+    assert added.returncode == 0 and "added admin dana" in added.stdout
+    duplicate = run(env, "users", "add", "dana", "--password-stdin", stdin="dana-password-1\n")
+    assert duplicate.returncode == 1 and "already exists" in duplicate.stderr
+    short = run(env, "users", "add", "eve", "--password-stdin", stdin="short\n")
+    assert short.returncode == 1 and "at least" in short.stderr
+    assert run(env, "zoom", "status").stdout.strip() == "disabled"
+    assert run(env, "zoom", "enable").stdout.strip() == "enabled"
+    assert run(env, "zoom", "status").stdout.strip() == "enabled"
+    assert run(env, "zoom", "disable").stdout.strip() == "disabled"
+    rotated = run(env, "keys", "rotate")
+    assert rotated.returncode == 0 and "every value is under" in rotated.stdout
+    assert len((tmp_path / "keys").read_text().split(",")) == 2
+    generated = run(env, "keys", "generate").stdout.strip()
+    assert generated.count(":") == 1 and len(generated) > 40
+
+
+def test_bad_configuration_stops_with_one_line(tmp_path: Path) -> None:
+    env = python_env({"LINKZOOM_REAUTHORIZE_DAYS": "forever", "LINKZOOM_VAR_DIR": str(tmp_path)})
+    done = run(env, "zoom", "status")
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == [
+        "linkzoom: LINKZOOM_REAUTHORIZE_DAYS: expected an integer, got 'forever'"
+    ]
+    bad_keys = run(python_env({"LINKZOOM_KEYS": "k1:abc", "LINKZOOM_VAR_DIR": str(tmp_path)}),
+                   "keys", "rotate")
+    assert bad_keys.returncode == 2 and bad_keys.stderr.startswith("linkzoom: LINKZOOM_KEYS:")
+    assert "abc" not in bad_keys.stderr.replace("LINKZOOM_KEYS", "")

@@ -1,0 +1,67 @@
+"""Every error a client can cause is problem+json with a stable type; no tracebacks."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from tests.e2e.conftest import Deployment
+
+PROBLEM = "application/problem+json"
+
+
+def test_error_responses_are_problems(deployment: Deployment) -> None:
+    base = deployment.service_url
+    cases = [
+        (httpx.get(base + "/api/v1/me"), 401, "not-authenticated"),
+        (httpx.get(base + "/api/v1/me", headers={"authorization": "Bearer lzd_nope"}), 401,
+         "not-authenticated"),
+        (httpx.post(base + "/api/v1/sessions", content=b"{", headers={"content-type": "application/json"}),
+         400, "bad-request"),
+        (httpx.post(base + "/api/v1/sessions", content=b"x", headers={"content-type": "text/plain"}),
+         415, "unsupported-media-type"),
+        (httpx.post(base + "/api/v1/sessions", json={"username": 5}), 422, "validation-failed"),
+        (httpx.post(base + "/api/v1/sessions", json=[1]), 422, "validation-failed"),
+        (httpx.post(base + "/api/v1/sessions", content=b"x" * 2_000_000,
+                    headers={"content-type": "application/json"}), 413, "payload-too-large"),
+        (httpx.get(base + "/nowhere"), 404, "not-found"),
+        (httpx.put(base + "/api/v1/me"), 405, "method-not-allowed"),
+        (httpx.get(base + "/oauth/zoom/start"), 400, "authorization-failed"),
+    ]
+    for response, status, code in cases:
+        assert response.status_code == status, (code, response.text)
+        assert "Traceback" not in response.text
+        if code == "authorization-failed":
+            assert response.headers["content-type"].startswith("text/html")
+            continue
+        assert response.headers["content-type"] == PROBLEM, code
+        body = response.json()
+        assert body["type"] == f"{deployment.service_url}/problems/{code}"
+        assert body["status"] == status and body["title"] and body["detail"]
+        assert response.headers["x-request-id"]
+
+
+def test_validation_problem_names_the_field(deployment: Deployment) -> None:
+    answer = httpx.post(deployment.service_url + "/api/v1/sessions", json={"password": "x"})
+    assert answer.status_code == 422
+    assert answer.json()["errors"] == [{"field": "username", "message": "is required"}]
+
+
+def test_health_readiness_and_metrics(deployment: Deployment) -> None:
+    api = deployment.login("alice")
+    deployment.link_zoom(api, "alice@zoom.test")
+    deployment.control("POST", "/tokens/expire", json={})
+    assert api.get("/api/v1/zoom/account").status_code == 200
+    assert httpx.get(deployment.service_url + "/healthz").json() == {"status": "ok"}
+    ready = httpx.get(deployment.service_url + "/readyz").json()
+    assert ready["status"] == "ready" and ready["zoom_sandboxed"] is False
+    metrics = httpx.get(deployment.service_url + "/metrics").text
+    assert 'linkzoom_http_request_duration_seconds_count{method="GET",route="/api/v1/zoom/account",status="200"}' in metrics
+    assert 'linkzoom_zoom_calls_total{operation="users.me",status="200"}' in metrics
+    assert 'linkzoom_zoom_token_refreshes_total{outcome="ok"} 1.0' in metrics
+
+
+@pytest.mark.parametrize("path", ["/api/v1/zoom/authorizations"])
+def test_unauthenticated_zoom_calls_are_refused(deployment: Deployment, path: str) -> None:
+    answer = httpx.post(deployment.service_url + path)
+    assert answer.status_code == 401 and answer.headers["www-authenticate"].startswith("Bearer")
