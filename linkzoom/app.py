@@ -15,6 +15,9 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.types import Scope
 
 from linkzoom import health, worker
+from linkzoom.calendar import routes as calendar_routes
+from linkzoom.compose import routes as compose_routes
+from linkzoom.controller import routes as controller_routes
 from linkzoom.clock import Clock, utcnow
 from linkzoom.config import Settings
 from linkzoom.http.errors import handle_http_exception, handle_problem, handle_unexpected
@@ -37,6 +40,9 @@ def create_app(settings: Settings, *, clock: Clock = utcnow, with_worker: bool =
         *health.routes,
         *identity_routes.routes,
         *zoom_routes.routes,
+        *compose_routes.routes,
+        *calendar_routes.routes,
+        *controller_routes.routes,
     ]
     sandbox = None
     if zoom_app.sandboxed:

@@ -24,6 +24,7 @@ from linkzoom.vault.seal import Sealer
 from linkzoom.zoom.app_credentials import ZoomApp
 from linkzoom.zoom.authorization import CALLBACK_PATH, Authorizations
 from linkzoom.zoom.client import ZoomClient
+from linkzoom.zoom.meetings import ZoomMeetings
 from linkzoom.zoom.oauth import ZoomOAuth
 from linkzoom.zoom.service import ZoomAccounts
 from linkzoom.zoom.webhooks import WebhookIntake
@@ -43,6 +44,7 @@ class Runtime:
     oauth: ZoomOAuth
     zoom: ZoomClient
     tokens: TokenRefresher
+    meetings: ZoomMeetings
     authorizations: Authorizations
     zoom_accounts: ZoomAccounts
     authenticator: Authenticator
@@ -89,6 +91,10 @@ async def open_runtime(
             oauth=oauth,
             zoom=zoom,
             tokens=tokens,
+            meetings=ZoomMeetings(
+                sessions, zoom, tokens, clock=clock, metrics=metrics,
+                daily_write_limit=settings.zoom_daily_write_limit,
+            ),
             authorizations=Authorizations(
                 sessions, sealer, oauth=lambda: oauth, zoom=zoom, clock=clock,
                 public_url=settings.public_url,

@@ -8,7 +8,8 @@ from alembic.migration import MigrationContext
 from sqlalchemy import create_engine, select
 
 from linkzoom.store.db import create_engine as create_async, driver_url, session_factory
-from linkzoom.store.models import AppSetting, Base
+from linkzoom.store.models import AppSetting
+from linkzoom.store.schema import Base
 
 
 def test_migrations_match_the_models(database_url: str) -> None:

@@ -1,0 +1,7 @@
+"""Tables of the calendar capability."""
+
+from __future__ import annotations
+
+from linkzoom.store.models import Base
+
+__all__ = ["Base"]

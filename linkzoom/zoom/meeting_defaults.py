@@ -1,0 +1,47 @@
+"""The organisation's meeting defaults, set by an administrator (console) and applied to every
+meeting linkzoom creates. Stored as JSON in ``app_settings``; nothing secret."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from linkzoom.problems import ValidationFailed
+from linkzoom.store.models import AppSetting
+
+KEY = "zoom.meeting_defaults"
+
+
+@dataclass(frozen=True, kw_only=True)
+class MeetingDefaults:
+    duration_minutes: int = 30
+    # Compose meetings exist so recipients can join at once, before the host.
+    join_before_host: bool = True
+    waiting_room: bool = False
+    passcode: bool = True
+    mute_upon_entry: bool = False
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.duration_minutes <= 1440:
+            raise ValidationFailed.one("duration_minutes", "must be between 1 and 1440")
+
+
+async def load(session: AsyncSession) -> MeetingDefaults:
+    row = await session.get(AppSetting, KEY)
+    if row is None:
+        return MeetingDefaults()
+    stored = json.loads(row.value)
+    known = {k: v for k, v in stored.items() if k in MeetingDefaults.__dataclass_fields__}
+    return MeetingDefaults(**known)
+
+
+async def save(session: AsyncSession, defaults: MeetingDefaults, *, now: datetime) -> None:
+    value = json.dumps(asdict(defaults), sort_keys=True)
+    row = await session.get(AppSetting, KEY, with_for_update=True)
+    if row is None:
+        session.add(AppSetting(key=KEY, value=value, updated_at=now))
+    else:
+        row.value, row.updated_at = value, now
