@@ -22,6 +22,8 @@ run: $(VENV)/.run-installed
 
 test: $(VENV)/.test-installed
 	scripts/install-test-deps.sh
+	$(BIN)/ruff check linkzoom tests bench
+	$(BIN)/mypy
 	scripts/run-tests.sh
 
 lint: $(VENV)/.test-installed

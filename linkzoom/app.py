@@ -16,10 +16,10 @@ from starlette.types import Scope
 
 from linkzoom import health, worker
 from linkzoom.calendar import routes as calendar_routes
-from linkzoom.compose import routes as compose_routes
-from linkzoom.controller import routes as controller_routes
 from linkzoom.clock import Clock, utcnow
+from linkzoom.compose import routes as compose_routes
 from linkzoom.config import Settings
+from linkzoom.controller import routes as controller_routes
 from linkzoom.http.errors import handle_http_exception, handle_problem, handle_unexpected
 from linkzoom.http.middleware import RequestContextMiddleware
 from linkzoom.identity import routes as identity_routes
@@ -69,7 +69,8 @@ def create_app(settings: Settings, *, clock: Clock = utcnow, with_worker: bool =
                 await stack.enter_async_context(sandbox.router.lifespan_context(sandbox))
                 log.warning(
                     "ZOOM SANDBOX: no Zoom app is configured, meetings are simulated at %s%s",
-                    settings.public_url, SANDBOX_PREFIX,
+                    settings.public_url,
+                    SANDBOX_PREFIX,
                 )
             runtime = await stack.enter_async_context(
                 open_runtime(settings, zoom_app, metrics=metrics, clock=clock)

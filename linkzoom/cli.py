@@ -170,8 +170,13 @@ def _users_add(args: argparse.Namespace, settings: Settings) -> int:
     async def add(sessions: SessionFactory) -> str:
         async with transaction(sessions) as session:
             user = await add_local(
-                session, username=args.name, password=password, now=utcnow(),
-                is_admin=args.admin, email=args.email, display_name=args.display_name,
+                session,
+                username=args.name,
+                password=password,
+                now=utcnow(),
+                is_admin=args.admin,
+                email=args.email,
+                display_name=args.display_name,
             )
             return user.username
 
@@ -215,7 +220,8 @@ def _keys(args: argparse.Namespace, settings: Settings) -> int:
         report = await reseal_all(sessions, Sealer(source))
         print(
             f"re-sealed {report.resealed} value(s) under {report.primary_kid}; "
-            f"{report.remaining} left (run again to finish)" if report.remaining
+            f"{report.remaining} left (run again to finish)"
+            if report.remaining
             else f"re-sealed {report.resealed} value(s); every value is under {report.primary_kid}"
         )
 

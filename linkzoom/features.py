@@ -20,9 +20,7 @@ async def zoom_enabled(session: AsyncSession) -> bool:
 
 async def require_zoom_enabled(session: AsyncSession) -> None:
     if not await zoom_enabled(session):
-        raise FeatureDisabled(
-            "An administrator has not enabled Zoom for this organisation yet."
-        )
+        raise FeatureDisabled("An administrator has not enabled Zoom for this organisation yet.")
 
 
 async def set_zoom_enabled(session: AsyncSession, enabled: bool, *, now: datetime) -> bool:

@@ -24,7 +24,7 @@ those codes are a public contract and never change meaning.
     ├── ValidationFailed             422 validation-failed    field-level ``errors``
     ├── TooManyAttempts              429 too-many-attempts    login throttled (``retry_after``)
     ├── ZoomRateLimited              429 zoom-rate-limited    Zoom's QPS or daily cap
-    ├── ZoomError                    502 zoom-error           Zoom refused in a way we did not expect
+    ├── ZoomError                    502 zoom-error           Zoom refused unexpectedly
     │   ├── ZoomMeetingNotFound      404 zoom-meeting-not-found  3001: gone or expired at Zoom
     │   ├── ZoomMeetingLocked        409 zoom-meeting-locked     3000/3002/3003/3007
     │   ├── ZoomRequestInvalid       502 zoom-request-invalid    300: Zoom rejected our body

@@ -53,9 +53,13 @@ class Runtime:
 
 
 def http_client(settings: Settings) -> httpx.AsyncClient:
-    timeout = httpx.Timeout(settings.zoom_timeout_seconds, connect=min(5.0, settings.zoom_timeout_seconds))
+    timeout = httpx.Timeout(
+        settings.zoom_timeout_seconds, connect=min(5.0, settings.zoom_timeout_seconds)
+    )
     limits = httpx.Limits(max_connections=200, max_keepalive_connections=50, keepalive_expiry=30)
-    return httpx.AsyncClient(timeout=timeout, limits=limits, follow_redirects=False, trust_env=False)
+    return httpx.AsyncClient(
+        timeout=timeout, limits=limits, follow_redirects=False, trust_env=False
+    )
 
 
 @asynccontextmanager
@@ -92,11 +96,19 @@ async def open_runtime(
             zoom=zoom,
             tokens=tokens,
             meetings=ZoomMeetings(
-                sessions, zoom, tokens, clock=clock, metrics=metrics,
+                sessions,
+                zoom,
+                tokens,
+                clock=clock,
+                metrics=metrics,
                 daily_write_limit=settings.zoom_daily_write_limit,
             ),
             authorizations=Authorizations(
-                sessions, sealer, oauth=lambda: oauth, zoom=zoom, clock=clock,
+                sessions,
+                sealer,
+                oauth=lambda: oauth,
+                zoom=zoom,
+                clock=clock,
                 public_url=settings.public_url,
                 reauthorize_after=timedelta(days=settings.reauthorize_days),
             ),

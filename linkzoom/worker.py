@@ -7,6 +7,7 @@ several processes at once (refresh is single-flight; pruning is idempotent).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from datetime import timedelta
 
@@ -47,7 +48,5 @@ async def run(runtime: Runtime, stop: asyncio.Event) -> None:
             log.warning("upkeep pass failed", extra={"problem": exc.code})
         except Exception:
             log.exception("upkeep pass crashed")
-        try:
+        with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), timeout=runtime.settings.worker_interval_seconds)
-        except TimeoutError:
-            pass

@@ -12,8 +12,8 @@ from linkzoom.metrics import Metrics
 from linkzoom.runtime import Runtime, open_runtime
 from linkzoom.zoom.app_credentials import ZoomApp
 from tests.support.clock import FakeClock
-from tests.support.keys import new_keyring
 from tests.support.databases import PostgresTemplates, SqliteTemplates, backends, postgres_url
+from tests.support.keys import new_keyring
 
 
 @pytest.fixture(scope="session")

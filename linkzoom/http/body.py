@@ -39,7 +39,9 @@ async def read_json(request: Request, *, allow_empty: bool = False) -> dict[str,
     try:
         data = json.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise BadRequest(f"The body is not valid JSON: {exc.msg if hasattr(exc, 'msg') else exc}.") from None
+        raise BadRequest(
+            f"The body is not valid JSON: {exc.msg if hasattr(exc, 'msg') else exc}."
+        ) from None
     if not isinstance(data, dict):
         raise ValidationFailed.one("", "expected a JSON object")
     return data
@@ -60,7 +62,9 @@ def optional_string(data: dict[str, Any], name: str, *, max_length: int) -> str 
 def required_string(data: dict[str, Any], name: str, *, max_length: int) -> str:
     value = data.get(name)
     if not isinstance(value, str) or not value:
-        raise ValidationFailed.one(name, "is required" if value is None else "must be a non-empty string")
+        raise ValidationFailed.one(
+            name, "is required" if value is None else "must be a non-empty string"
+        )
     if len(value) > max_length:
         raise ValidationFailed.one(name, f"must be at most {max_length} characters")
     return value

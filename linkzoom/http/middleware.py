@@ -23,9 +23,7 @@ _INCOMING_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 
 
 class RequestContextMiddleware:
-    def __init__(
-        self, app: ASGIApp, *, metrics: Metrics, route_of: Callable[[Scope], str]
-    ) -> None:
+    def __init__(self, app: ASGIApp, *, metrics: Metrics, route_of: Callable[[Scope], str]) -> None:
         self.app = app
         self.metrics = metrics
         self.route_of = route_of
@@ -52,9 +50,14 @@ class RequestContextMiddleware:
         finally:
             elapsed = time.perf_counter() - started
             route = self.route_of(scope)
-            self.metrics.request_latency.labels(route, scope["method"], str(status)).observe(elapsed)
+            self.metrics.request_latency.labels(route, scope["method"], str(status)).observe(
+                elapsed
+            )
             log.info(
-                "%s %s %s", scope["method"], route, status,
+                "%s %s %s",
+                scope["method"],
+                route,
+                status,
                 extra={"duration_ms": round(elapsed * 1000, 2), "client": _client(scope)},
             )
             request_id.reset(token)

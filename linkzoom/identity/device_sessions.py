@@ -59,7 +59,9 @@ async def issue(
     return IssuedSession(token=token, session=row)
 
 
-async def authenticate(session: AsyncSession, token: str, *, now: datetime) -> tuple[User, DeviceSession]:
+async def authenticate(
+    session: AsyncSession, token: str, *, now: datetime
+) -> tuple[User, DeviceSession]:
     if not token.startswith(TOKEN_PREFIX) or len(token) > 200:
         raise NotAuthenticated("The access token is not valid.")
     found = (

@@ -60,7 +60,11 @@ class Authenticator:
                 return user
             await throttle.record_failure(session, keys, now)
             await audit.record(
-                session, action="login.failed", at=now, actor=name, address=address,
+                session,
+                action="login.failed",
+                at=now,
+                actor=name,
+                address=address,
                 subject_user_id=user.id if user else None,
             )
         raise InvalidCredentials()

@@ -30,8 +30,11 @@ async def create_session(request: Request) -> Response:
     user = await runtime.authenticator.login(username, password, address=address)
     async with transaction(runtime.sessions) as session:
         issued = await device_sessions.issue(
-            session, user=user, device_name=device_name,
-            lifetime=timedelta(days=runtime.settings.session_days), now=runtime.clock(),
+            session,
+            user=user,
+            device_name=device_name,
+            lifetime=timedelta(days=runtime.settings.session_days),
+            now=runtime.clock(),
             address=address,
         )
     return JSONResponse(

@@ -34,7 +34,8 @@ def block_after(policy: ThrottlePolicy, failures: int, now: datetime) -> datetim
     excess = failures - policy.free_failures
     if excess < 0:
         return None
-    return now + min(policy.first_block * (2 ** min(excess, 16)), policy.max_block)
+    block: timedelta = min(policy.first_block * (2 ** min(excess, 16)), policy.max_block)
+    return now + block
 
 
 def keys_for(username: str, address: str | None) -> list[tuple[str, ThrottlePolicy]]:
@@ -44,7 +45,9 @@ def keys_for(username: str, address: str | None) -> list[tuple[str, ThrottlePoli
     return keys
 
 
-async def check(session: AsyncSession, keys: list[tuple[str, ThrottlePolicy]], now: datetime) -> None:
+async def check(
+    session: AsyncSession, keys: list[tuple[str, ThrottlePolicy]], now: datetime
+) -> None:
     for key, _policy in keys:
         row = await session.get(LoginThrottle, key)
         if row is not None and row.blocked_until is not None and row.blocked_until > now:

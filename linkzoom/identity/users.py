@@ -78,12 +78,18 @@ async def upsert_directory_user(
 
 async def bootstrap_admin(session: AsyncSession, *, now: datetime) -> str | None:
     """On a first start with an empty local directory, create ``admin``; returns its password."""
-    count = await session.scalar(select(func.count()).select_from(User).where(User.source == "local"))
+    count = await session.scalar(
+        select(func.count()).select_from(User).where(User.source == "local")
+    )
     if count:
         return None
     password = secrets.token_urlsafe(15)
     await add_local(
-        session, username="admin", password=password, now=now, is_admin=True,
+        session,
+        username="admin",
+        password=password,
+        now=now,
+        is_admin=True,
         display_name="Administrator",
     )
     return password

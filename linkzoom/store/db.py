@@ -13,8 +13,13 @@ from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import DBAPIError
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
 
 from linkzoom.problems import ServiceUnavailable
 
@@ -73,13 +78,15 @@ async def transaction(sessions: SessionFactory) -> AsyncIterator[AsyncSession]:
     try:
         async with sessions() as session, session.begin():
             yield session
-    except (DBAPIError, OSError) as exc:
-        if isinstance(exc, DBAPIError) and not exc.connection_invalidated:
-            if not _is_connection_error(exc):
-                raise
+    except OSError as exc:
         raise ServiceUnavailable("The database is not reachable.") from exc
+    except DBAPIError as exc:
+        if exc.connection_invalidated or _cannot_connect(exc):
+            raise ServiceUnavailable("The database is not reachable.") from exc
+        raise
 
 
-def _is_connection_error(exc: DBAPIError) -> bool:
-    text = type(exc.orig).__name__.lower() if exc.orig is not None else ""
-    return "operational" in text and "locked" not in str(exc.orig).lower()
+def _cannot_connect(exc: DBAPIError) -> bool:
+    # Both drivers report a refused or dropped connection as an OperationalError; SQLite's
+    # "database is locked" is one too, but it is contention, not unreachability.
+    return isinstance(exc, OperationalError) and "locked" not in str(exc.orig).lower()

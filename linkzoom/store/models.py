@@ -120,7 +120,9 @@ class ZoomGrant(Base):
 
     __tablename__ = "zoom_grants"
 
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
     preference_id: Mapped[int] = mapped_column(
         ForeignKey("preferences.id", ondelete="CASCADE"), unique=True
     )
@@ -163,7 +165,9 @@ class ZoomDailyUsage(Base):
 
     __tablename__ = "zoom_daily_usage"
 
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     writes: Mapped[int] = mapped_column(default=0)
     exhausted: Mapped[bool] = mapped_column(default=False)
@@ -180,7 +184,8 @@ class WebhookDelivery(Base):
 
 
 class AuditEvent(Base):
-    """Security-relevant actions: grants, revokes, deauthorizations, admin actions, failed logins."""
+    """Security-relevant actions: grants, revokes, deauthorizations, admin actions, failed
+    logins."""
 
     __tablename__ = "audit_events"
     __table_args__ = (Index("ix_audit_events_at_action", "at", "action"),)

@@ -1,1 +1,1 @@
-"""Encrypted per-user preferences (the ``Zoom``/``oauth`` grant and its siblings), key ring, rotation."""
+"""Encrypted per-user preferences (the ``Zoom``/``oauth`` grant and more), key ring, rotation."""

@@ -55,12 +55,21 @@ async def put(
     now: datetime,
 ) -> Preference:
     """Insert or replace a preference; bumps ``version`` so concurrent writers notice."""
-    kid, ciphertext = seal_payload(sealer, user_id=user_id, resource=resource, tag=tag, payload=payload)
+    kid, ciphertext = seal_payload(
+        sealer, user_id=user_id, resource=resource, tag=tag, payload=payload
+    )
     row = await _row(session, user_id=user_id, resource=resource, tag=tag, lock=True)
     if row is None:
         row = Preference(
-            user_id=user_id, resource=resource, tag=tag, key_id=kid, ciphertext=ciphertext,
-            version=1, created_at=now, updated_at=now, last_used_at=None,
+            user_id=user_id,
+            resource=resource,
+            tag=tag,
+            key_id=kid,
+            ciphertext=ciphertext,
+            version=1,
+            created_at=now,
+            updated_at=now,
+            last_used_at=None,
         )
         session.add(row)
         await session.flush()

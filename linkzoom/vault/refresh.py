@@ -139,7 +139,9 @@ class TokenRefresher:
                 )
             if touch:
                 await preferences.touch(
-                    session, preference_id=state.preference_id, last_used_at=state.last_used_at,
+                    session,
+                    preference_id=state.preference_id,
+                    last_used_at=state.last_used_at,
                     now=now,
                 )
             return state
@@ -176,7 +178,11 @@ class TokenRefresher:
                 raise
             async with transaction(self._sessions) as session:
                 await zoom_grant.store_refreshed(
-                    session, self._sealer, state=state, tokens=tokens, now=self._clock(),
+                    session,
+                    self._sealer,
+                    state=state,
+                    tokens=tokens,
+                    now=self._clock(),
                     lease_owner=self.instance,
                 )
             self._metrics.refreshes.labels("ok").inc()
@@ -192,7 +198,9 @@ class TokenRefresher:
                 session, state=state, reason="invalid_grant", now=self._clock()
             )
         if broken:
-            log.warning("zoom grant refused by Zoom; marked broken", extra={"user_id": state.user_id})
+            log.warning(
+                "zoom grant refused by Zoom; marked broken", extra={"user_id": state.user_id}
+            )
             raise ZoomNotLinked(
                 "Zoom no longer accepts this account's authorization; connect Zoom again.",
                 user_id=state.user_id,
@@ -214,5 +222,7 @@ class TokenRefresher:
             except Problem as exc:
                 # One user's broken grant or a Zoom hiccup must not stop the others' upkeep;
                 # the next pass tries again.
-                log.warning("keep-alive refresh failed", extra={"user_id": user_id, "problem": exc.code})
+                log.warning(
+                    "keep-alive refresh failed", extra={"user_id": user_id, "problem": exc.code}
+                )
         return done

@@ -24,7 +24,9 @@ class RotationReport:
     remaining: int
 
 
-async def reseal_all(sessions: SessionFactory, sealer: Sealer, *, batch: int = 200) -> RotationReport:
+async def reseal_all(
+    sessions: SessionFactory, sealer: Sealer, *, batch: int = 200
+) -> RotationReport:
     primary = sealer.primary_kid
     resealed = 0
     while True:

@@ -85,8 +85,13 @@ async def store_new(
 ) -> None:
     """Store a freshly consented grant, replacing any earlier one (authorized_at restarts)."""
     row = await preferences.put(
-        session, sealer, user_id=user_id, resource=RESOURCE, tag=TAG,
-        payload=_payload(tokens), now=now,
+        session,
+        sealer,
+        user_id=user_id,
+        resource=RESOURCE,
+        tag=TAG,
+        payload=_payload(tokens),
+        now=now,
     )
     await session.execute(delete(ZoomGrant).where(ZoomGrant.user_id == user_id))
     session.add(
@@ -108,7 +113,12 @@ async def store_new(
 
 
 async def store_refreshed(
-    session: AsyncSession, sealer: Sealer, *, state: GrantState, tokens: TokenSet, now: datetime,
+    session: AsyncSession,
+    sealer: Sealer,
+    *,
+    state: GrantState,
+    tokens: TokenSet,
+    now: datetime,
     lease_owner: str,
 ) -> None:
     """Persist rotated tokens. Zoom has already spent the old refresh token, so these are the

@@ -96,7 +96,9 @@ class Authorizations:
         async with transaction(self._sessions) as session:
             session.add(
                 ZoomAuthorization(
-                    user_id=user_id, ticket_hash=_digest(ticket), created_at=now,
+                    user_id=user_id,
+                    ticket_hash=_digest(ticket),
+                    created_at=now,
                     expires_at=now + TICKET_LIFETIME,
                 )
             )
@@ -131,26 +133,41 @@ class Authorizations:
         user_id, verifier = await self._spend_state(state)
         if error or not code:
             raise AuthorizationFailed(
-                "Zoom authorization was declined." if error == "access_denied"
+                "Zoom authorization was declined."
+                if error == "access_denied"
                 else "Zoom did not return an authorization code."
             )
         try:
             tokens = await self._oauth().exchange_code(code=code, code_verifier=verifier)
-            zoom_user = await self._zoom.get_me(auth=ZoomBearerAuth(_FixedToken(tokens.access_token)))
+            zoom_user = await self._zoom.get_me(
+                auth=ZoomBearerAuth(_FixedToken(tokens.access_token))
+            )
         except AuthorizationFailed:
             raise
         except Problem as exc:
-            raise AuthorizationFailed(f"Zoom could not complete the authorization: {exc.detail}") from exc
+            raise AuthorizationFailed(
+                f"Zoom could not complete the authorization: {exc.detail}"
+            ) from exc
         now = self._clock()
         async with transaction(self._sessions) as session:
             previous = await _previous(session, self._sealer, user_id)
             await zoom_grant.store_new(
-                session, self._sealer, user_id=user_id, tokens=tokens, zoom_user=zoom_user,
-                now=now, reauthorize_after=self._reauthorize_after,
+                session,
+                self._sealer,
+                user_id=user_id,
+                tokens=tokens,
+                zoom_user=zoom_user,
+                now=now,
+                reauthorize_after=self._reauthorize_after,
             )
             await audit.record(
-                session, action="zoom.granted", at=now, actor=f"user:{user_id}",
-                actor_user_id=user_id, subject_user_id=user_id, address=address,
+                session,
+                action="zoom.granted",
+                at=now,
+                actor=f"user:{user_id}",
+                actor_user_id=user_id,
+                subject_user_id=user_id,
+                address=address,
                 detail={"zoom_user_id": zoom_user.id, "zoom_account_id": zoom_user.account_id},
             )
         replaced = previous is not None and previous.zoom_user_id != zoom_user.id
@@ -171,8 +188,11 @@ class Authorizations:
                     .with_for_update()
                 )
             if (
-                row is None or row.completed_at is not None or row.expires_at <= now
-                or row.sealed_verifier is None or row.verifier_key_id is None
+                row is None
+                or row.completed_at is not None
+                or row.expires_at <= now
+                or row.sealed_verifier is None
+                or row.verifier_key_id is None
             ):
                 raise AuthorizationFailed(
                     "This Zoom authorization is unknown, expired or already completed. "
@@ -189,7 +209,10 @@ class Authorizations:
         try:
             await self._oauth().revoke(token)
         except Problem as exc:
-            log.warning("could not revoke replaced zoom grant", extra={"user_id": user_id, "problem": exc.code})
+            log.warning(
+                "could not revoke replaced zoom grant",
+                extra={"user_id": user_id, "problem": exc.code},
+            )
 
 
 async def _previous(

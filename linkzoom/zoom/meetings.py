@@ -46,30 +46,43 @@ class ZoomMeetings:
             raise
 
     async def update(
-        self, user_id: int, meeting_id: int, request: MeetingRequest, *,
+        self,
+        user_id: int,
+        meeting_id: int,
+        request: MeetingRequest,
+        *,
         occurrence_id: str | None = None,
     ) -> None:
         await self._reserve(user_id)
         try:
             await self._client.update_meeting(
-                meeting_id, request, auth=self._tokens.auth_for(user_id),
+                meeting_id,
+                request,
+                auth=self._tokens.auth_for(user_id),
                 occurrence_id=occurrence_id,
             )
         except ZoomRateLimited as exc:
             await self._note_limit(user_id, exc)
             raise
 
-    async def get(self, user_id: int, meeting_id: int, *, occurrence_id: str | None = None) -> Meeting:
+    async def get(
+        self, user_id: int, meeting_id: int, *, occurrence_id: str | None = None
+    ) -> Meeting:
         return await self._client.get_meeting(
             meeting_id, auth=self._tokens.auth_for(user_id), occurrence_id=occurrence_id
         )
 
-    async def delete(self, user_id: int, meeting_id: int, *, occurrence_id: str | None = None) -> bool:
+    async def delete(
+        self, user_id: int, meeting_id: int, *, occurrence_id: str | None = None
+    ) -> bool:
         """Delete without Zoom's cancellation e-mails; ``False`` when Zoom had no such meeting."""
         try:
             await self._client.delete_meeting(
-                meeting_id, auth=self._tokens.auth_for(user_id), occurrence_id=occurrence_id,
-                schedule_for_reminder=False, cancel_meeting_reminder=False,
+                meeting_id,
+                auth=self._tokens.auth_for(user_id),
+                occurrence_id=occurrence_id,
+                schedule_for_reminder=False,
+                cancel_meeting_reminder=False,
             )
         except ZoomMeetingNotFound:
             return False

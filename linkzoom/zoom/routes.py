@@ -51,7 +51,9 @@ async def delete_authorization(request: Request) -> Response:
     runtime = request.app.state.runtime
     caller = await api_caller(request)
     await runtime.zoom_accounts.disconnect(
-        caller.user.id, actor=caller.user.username, actor_user_id=caller.user.id,
+        caller.user.id,
+        actor=caller.user.username,
+        actor_user_id=caller.user.id,
         address=client_address(request),
     )
     return Response(status_code=204)
@@ -60,7 +62,9 @@ async def delete_authorization(request: Request) -> Response:
 async def oauth_start(request: Request) -> Response:
     ticket = request.query_params.get("ticket", "")
     if not ticket or len(ticket) > 200:
-        raise AuthorizationFailed("This Zoom connection link is incomplete. Start again from the add-in.")
+        raise AuthorizationFailed(
+            "This Zoom connection link is incomplete. Start again from the add-in."
+        )
     url = await request.app.state.runtime.authorizations.start(ticket)
     return RedirectResponse(url, status_code=302, headers=NO_STORE)
 
@@ -69,7 +73,9 @@ async def oauth_callback(request: Request) -> Response:
     runtime = request.app.state.runtime
     params = request.query_params
     linked = await runtime.authorizations.complete(
-        state=params.get("state"), code=params.get("code"), error=params.get("error"),
+        state=params.get("state"),
+        code=params.get("code"),
+        error=params.get("error"),
         address=client_address(request),
     )
     nonce = secrets.token_urlsafe(16)

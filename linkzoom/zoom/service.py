@@ -37,8 +37,12 @@ async def status(session: AsyncSession, *, user_id: int, now: datetime) -> ZoomS
     grant = await session.scalar(select(ZoomGrant).where(ZoomGrant.user_id == user_id))
     if grant is None:
         return ZoomStatus(
-            linked=False, broken=False, account_email=None, authorized_at=None,
-            reauthorize_by=None, reauthorization_required=False,
+            linked=False,
+            broken=False,
+            account_email=None,
+            authorized_at=None,
+            reauthorize_by=None,
+            reauthorization_required=False,
         )
     lapsed = now >= grant.reauthorize_by
     return ZoomStatus(
@@ -53,7 +57,12 @@ async def status(session: AsyncSession, *, user_id: int, now: datetime) -> ZoomS
 
 class ZoomAccounts:
     def __init__(
-        self, sessions: SessionFactory, sealer: Sealer, *, oauth: Callable[[], ZoomOAuth], clock: Clock
+        self,
+        sessions: SessionFactory,
+        sealer: Sealer,
+        *,
+        oauth: Callable[[], ZoomOAuth],
+        clock: Clock,
     ) -> None:
         self._sessions = sessions
         self._sealer = sealer
@@ -77,8 +86,13 @@ class ZoomAccounts:
             removed = await zoom_grant.erase(session, user_id=user_id)
             if removed:
                 await audit.record(
-                    session, action="zoom.revoked", at=now, actor=actor,
-                    actor_user_id=actor_user_id, subject_user_id=user_id, address=address,
+                    session,
+                    action="zoom.revoked",
+                    at=now,
+                    actor=actor,
+                    actor_user_id=actor_user_id,
+                    subject_user_id=user_id,
+                    address=address,
                 )
         if state is not None:
             try:
@@ -97,7 +111,10 @@ class ZoomAccounts:
             for user_id in user_ids:
                 await zoom_grant.erase(session, user_id=user_id)
                 await audit.record(
-                    session, action="zoom.deauthorized", at=now, actor="zoom",
+                    session,
+                    action="zoom.deauthorized",
+                    at=now,
+                    actor="zoom",
                     subject_user_id=user_id,
                     detail={"zoom_user_id": zoom_user_id, "zoom_account_id": zoom_account_id},
                 )

@@ -32,7 +32,11 @@ DEDUPE_HORIZON = timedelta(days=7)
 
 class WebhookIntake:
     def __init__(
-        self, sessions: SessionFactory, *, secret: Callable[[], str | None], clock: Clock,
+        self,
+        sessions: SessionFactory,
+        *,
+        secret: Callable[[], str | None],
+        clock: Clock,
         metrics: Metrics,
     ) -> None:
         self._sessions = sessions
@@ -49,7 +53,10 @@ class WebhookIntake:
         if not secret:
             raise ServiceUnavailable("Zoom webhooks are not configured (no webhook secret).")
         verify(
-            secret, headers.get("x-zm-request-timestamp"), headers.get("x-zm-signature"), body,
+            secret,
+            headers.get("x-zm-request-timestamp"),
+            headers.get("x-zm-signature"),
+            body,
             now=self._clock(),
         )
         try:
@@ -88,7 +95,8 @@ class WebhookIntake:
             async with transaction(self._sessions) as session:
                 session.add(
                     WebhookDelivery(
-                        digest=hashlib.sha256(body).digest(), event=event[:100],
+                        digest=hashlib.sha256(body).digest(),
+                        event=event[:100],
                         received_at=self._clock(),
                     )
                 )

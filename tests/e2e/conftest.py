@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 import secrets
 import subprocess
-from datetime import UTC, datetime
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -39,8 +39,13 @@ class Deployment:
 
     def cli(self, *args: str, stdin: str | None = None) -> str:
         done = subprocess.run(
-            linkzoom_command(*args), env=self.env, input=stdin, capture_output=True, text=True,
-            timeout=60, check=False,
+            linkzoom_command(*args),
+            env=self.env,
+            input=stdin,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
         )
         assert done.returncode == 0, done.stderr
         return done.stdout
@@ -74,7 +79,9 @@ class Deployment:
         )
         assert response.status_code == 201, response.text
         token = response.json()["token"]
-        client = httpx.Client(base_url=base, headers={"authorization": f"Bearer {token}"}, timeout=20)
+        client = httpx.Client(
+            base_url=base, headers={"authorization": f"Bearer {token}"}, timeout=20
+        )
         self.clients.append(client)
         return client
 
@@ -86,7 +93,9 @@ class Deployment:
             assert to_zoom.status_code == 302, to_zoom.text
             consent = browser.get(to_zoom.headers["location"])
             assert consent.status_code == 200, consent.text
-            to_callback = submit_form(browser, consent, button="approve", overrides={"email": email})
+            to_callback = submit_form(
+                browser, consent, button="approve", overrides={"email": email}
+            )
             assert to_callback.status_code == 302, to_callback.text
             return browser.get(to_callback.headers["location"])
 
@@ -98,8 +107,9 @@ async def _seed(database_url: str) -> None:
     now = datetime.now(UTC)
     async with transaction(session_factory(engine)) as session:
         for name, password in PASSWORDS.items():
-            await add_local(session, username=name, password=password, now=now,
-                            email=f"{name}@example.org")
+            await add_local(
+                session, username=name, password=password, now=now, email=f"{name}@example.org"
+            )
         await set_zoom_enabled(session, True, now=now)
     await engine.dispose()
 
@@ -135,8 +145,13 @@ def deployment(database_url: str, tmp_path: Path) -> Iterator[Deployment]:
         ready_url=sandbox_url + "/_sandbox/stats",
     )
     deployment = Deployment(
-        tmp=tmp_path, database_url=database_url, env=env, service_url=service_url,
-        sandbox_url=sandbox_url, client_secret=client_secret, webhook_secret=webhook_secret,
+        tmp=tmp_path,
+        database_url=database_url,
+        env=env,
+        service_url=service_url,
+        sandbox_url=sandbox_url,
+        client_secret=client_secret,
+        webhook_secret=webhook_secret,
         sandbox=sandbox,
     )
     asyncio.run(_seed(database_url))

@@ -28,8 +28,13 @@ def test_link_zoom_through_consent_and_see_it_linked(deployment: Deployment) -> 
     me = api.get("/api/v1/me").json()
     assert me["username"] == "alice" and me["email"] == "alice@example.org"
     assert me["zoom"] == {
-        "enabled": True, "linked": False, "broken": False, "account_email": None,
-        "authorized_at": None, "reauthorize_by": None, "reauthorization_required": False,
+        "enabled": True,
+        "linked": False,
+        "broken": False,
+        "account_email": None,
+        "authorized_at": None,
+        "reauthorize_by": None,
+        "reauthorization_required": False,
     }
 
     authorize_url = api.post("/api/v1/zoom/authorizations").json()["authorize_url"]
@@ -99,10 +104,17 @@ def test_spent_grant_answers_not_linked_and_keeps_the_row(deployment: Deployment
     deployment.link_zoom(api, "alice@zoom.test")
     # Zoom forgets the grant without telling us (no webhook): access and refresh tokens die.
     deployment.control("POST", "/tokens/expire", json={})
-    deployment.control("POST", "/faults", json={
-        "method": "POST", "path_regex": "^/oauth/token$", "status": 400,
-        "body": {"reason": "Invalid Token!", "error": "invalid_grant"}, "count": 1,
-    })
+    deployment.control(
+        "POST",
+        "/faults",
+        json={
+            "method": "POST",
+            "path_regex": "^/oauth/token$",
+            "status": 400,
+            "body": {"reason": "Invalid Token!", "error": "invalid_grant"},
+            "count": 1,
+        },
+    )
     answer = api.get("/api/v1/zoom/account")
     assert answer.status_code == 409
     assert answer.headers["content-type"] == PROBLEM

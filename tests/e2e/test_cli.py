@@ -8,16 +8,34 @@ from pathlib import Path
 from tests.support.processes import linkzoom_command, python_env
 
 
-def run(env: dict[str, str], *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(linkzoom_command(*args), env=env, input=stdin, capture_output=True,
-                          text=True, timeout=60, check=False)
+def run(
+    env: dict[str, str], *args: str, stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        linkzoom_command(*args),
+        env=env,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
 
 
 def test_migrate_users_zoom_switch_and_key_rotation(database_url: str, tmp_path: Path) -> None:
     env = python_env({"LINKZOOM_DATABASE_URL": database_url, "LINKZOOM_VAR_DIR": str(tmp_path)})
     assert run(env, "migrate").returncode == 0
-    added = run(env, "users", "add", "Dana", "--admin", "--email", "d@example.org",
-                "--password-stdin", stdin="dana-password-1\n")
+    added = run(
+        env,
+        "users",
+        "add",
+        "Dana",
+        "--admin",
+        "--email",
+        "d@example.org",
+        "--password-stdin",
+        stdin="dana-password-1\n",
+    )
     assert added.returncode == 0 and "added admin dana" in added.stdout
     duplicate = run(env, "users", "add", "dana", "--password-stdin", stdin="dana-password-1\n")
     assert duplicate.returncode == 1 and "already exists" in duplicate.stderr
@@ -41,7 +59,8 @@ def test_bad_configuration_stops_with_one_line(tmp_path: Path) -> None:
     assert done.stderr.strip().splitlines() == [
         "linkzoom: LINKZOOM_REAUTHORIZE_DAYS: expected an integer, got 'forever'"
     ]
-    bad_keys = run(python_env({"LINKZOOM_KEYS": "k1:abc", "LINKZOOM_VAR_DIR": str(tmp_path)}),
-                   "keys", "rotate")
+    bad_keys = run(
+        python_env({"LINKZOOM_KEYS": "k1:abc", "LINKZOOM_VAR_DIR": str(tmp_path)}), "keys", "rotate"
+    )
     assert bad_keys.returncode == 2 and bad_keys.stderr.startswith("linkzoom: LINKZOOM_KEYS:")
     assert "abc" not in bad_keys.stderr.replace("LINKZOOM_KEYS", "")

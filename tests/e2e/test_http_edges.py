@@ -14,16 +14,38 @@ def test_error_responses_are_problems(deployment: Deployment) -> None:
     base = deployment.service_url
     cases = [
         (httpx.get(base + "/api/v1/me"), 401, "not-authenticated"),
-        (httpx.get(base + "/api/v1/me", headers={"authorization": "Bearer lzd_nope"}), 401,
-         "not-authenticated"),
-        (httpx.post(base + "/api/v1/sessions", content=b"{", headers={"content-type": "application/json"}),
-         400, "bad-request"),
-        (httpx.post(base + "/api/v1/sessions", content=b"x", headers={"content-type": "text/plain"}),
-         415, "unsupported-media-type"),
+        (
+            httpx.get(base + "/api/v1/me", headers={"authorization": "Bearer lzd_nope"}),
+            401,
+            "not-authenticated",
+        ),
+        (
+            httpx.post(
+                base + "/api/v1/sessions",
+                content=b"{",
+                headers={"content-type": "application/json"},
+            ),
+            400,
+            "bad-request",
+        ),
+        (
+            httpx.post(
+                base + "/api/v1/sessions", content=b"x", headers={"content-type": "text/plain"}
+            ),
+            415,
+            "unsupported-media-type",
+        ),
         (httpx.post(base + "/api/v1/sessions", json={"username": 5}), 422, "validation-failed"),
         (httpx.post(base + "/api/v1/sessions", json=[1]), 422, "validation-failed"),
-        (httpx.post(base + "/api/v1/sessions", content=b"x" * 2_000_000,
-                    headers={"content-type": "application/json"}), 413, "payload-too-large"),
+        (
+            httpx.post(
+                base + "/api/v1/sessions",
+                content=b"x" * 2_000_000,
+                headers={"content-type": "application/json"},
+            ),
+            413,
+            "payload-too-large",
+        ),
         (httpx.get(base + "/nowhere"), 404, "not-found"),
         (httpx.put(base + "/api/v1/me"), 405, "method-not-allowed"),
         (httpx.get(base + "/oauth/zoom/start"), 400, "authorization-failed"),
@@ -56,7 +78,10 @@ def test_health_readiness_and_metrics(deployment: Deployment) -> None:
     ready = httpx.get(deployment.service_url + "/readyz").json()
     assert ready["status"] == "ready" and ready["zoom_sandboxed"] is False
     metrics = httpx.get(deployment.service_url + "/metrics").text
-    assert 'linkzoom_http_request_duration_seconds_count{method="GET",route="/api/v1/zoom/account",status="200"}' in metrics
+    assert (
+        'linkzoom_http_request_duration_seconds_count{method="GET",route="/api/v1/zoom/account",status="200"}'
+        in metrics
+    )
     assert 'linkzoom_zoom_calls_total{operation="users.me",status="200"}' in metrics
     assert 'linkzoom_zoom_token_refreshes_total{outcome="ok"} 1.0' in metrics
 

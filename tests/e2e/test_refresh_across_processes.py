@@ -15,8 +15,10 @@ async def storm(urls: list[str], token: str, calls: int) -> list[int]:
     async with httpx.AsyncClient(limits=limits, timeout=30) as client:
         responses = await asyncio.gather(
             *(
-                client.get(f"{urls[i % len(urls)]}/api/v1/zoom/account",
-                           headers={"authorization": f"Bearer {token}"})
+                client.get(
+                    f"{urls[i % len(urls)]}/api/v1/zoom/account",
+                    headers={"authorization": f"Bearer {token}"},
+                )
                 for i in range(calls)
             )
         )

@@ -41,21 +41,32 @@ def test_no_secret_in_logs_or_database(deployment: Deployment) -> None:
     deployment.link_zoom(api, "alice.second@zoom.test")  # replaces and revokes
     bob = deployment.login("bob")
     deployment.link_zoom(bob, "bob@zoom.test")
-    (bob_zoom,) = [u for u in deployment.control("GET", "/users")["users"]
-                   if u["email"] == "bob@zoom.test"]
+    (bob_zoom,) = [
+        u for u in deployment.control("GET", "/users")["users"] if u["email"] == "bob@zoom.test"
+    ]
     deployment.control("POST", f"/users/{bob_zoom['id']}/deauthorize", json={})
     deployment.control("POST", "/webhooks/drain")
-    body = json.dumps({"event": "endpoint.url_validation",
-                       "payload": {"plainToken": "plain"}, "event_ts": int(time.time())}).encode()
+    body = json.dumps(
+        {
+            "event": "endpoint.url_validation",
+            "payload": {"plainToken": "plain"},
+            "event_ts": int(time.time()),
+        }
+    ).encode()
     assert signed_post(deployment, body).status_code == 200
     assert api.delete("/api/v1/zoom/authorization").status_code == 204
 
     issued = deployment.control("GET", "/secrets")
-    secrets = {s for values in issued.values() for s in values if isinstance(s, str) and len(s) >= 8}
+    secrets = {
+        s for values in issued.values() for s in values if isinstance(s, str) and len(s) >= 8
+    }
     kinds_with_values = {kind for kind, values in issued.items() if values}
     assert {"client_secret", "webhook_secret"} <= kinds_with_values
     assert len(secrets) >= 10, issued.keys()
-    secrets |= set(PASSWORDS.values()) | {device_token, deployment.env["LINKZOOM_KEYS"].split(":")[1]}
+    secrets |= set(PASSWORDS.values()) | {
+        device_token,
+        deployment.env["LINKZOOM_KEYS"].split(":")[1],
+    }
 
     for process in deployment.services:
         process.stop()  # flush everything
@@ -64,4 +75,6 @@ def test_no_secret_in_logs_or_database(deployment: Deployment) -> None:
     database = database_text(deployment)
     for secret in secrets:
         assert secret not in logs, f"a secret of {len(secret)} chars leaked into the logs"
-        assert not any(secret.encode() in blob for blob in database), "a secret reached the database"
+        assert not any(secret.encode() in blob for blob in database), (
+            "a secret reached the database"
+        )

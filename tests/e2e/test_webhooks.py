@@ -13,21 +13,31 @@ from tests.e2e.conftest import Deployment
 from tests.e2e.test_authorization_flow import sql
 
 
-def signed_post(deployment: Deployment, body: bytes, *, timestamp: int | None = None,
-                secret: str | None = None) -> httpx.Response:
+def signed_post(
+    deployment: Deployment, body: bytes, *, timestamp: int | None = None, secret: str | None = None
+) -> httpx.Response:
     ts = str(timestamp if timestamp is not None else int(time.time()))
     key = (secret or deployment.webhook_secret).encode()
     signature = "v0=" + hmac.new(key, f"v0:{ts}:".encode() + body, hashlib.sha256).hexdigest()
     return httpx.post(
-        deployment.service_url + "/webhooks/zoom", content=body,
-        headers={"content-type": "application/json", "x-zm-request-timestamp": ts,
-                 "x-zm-signature": signature},
+        deployment.service_url + "/webhooks/zoom",
+        content=body,
+        headers={
+            "content-type": "application/json",
+            "x-zm-request-timestamp": ts,
+            "x-zm-signature": signature,
+        },
     )
 
 
 def test_url_validation_is_answered(deployment: Deployment) -> None:
-    body = json.dumps({"event": "endpoint.url_validation", "payload": {"plainToken": "abc123"},
-                       "event_ts": int(time.time() * 1000)}).encode()
+    body = json.dumps(
+        {
+            "event": "endpoint.url_validation",
+            "payload": {"plainToken": "abc123"},
+            "event_ts": int(time.time() * 1000),
+        }
+    ).encode()
     answer = signed_post(deployment, body)
     assert answer.status_code == 200
     expected = hmac.new(deployment.webhook_secret.encode(), b"abc123", hashlib.sha256).hexdigest()
@@ -54,11 +64,18 @@ def test_deauthorization_erases_the_grant_once(deployment: Deployment) -> None:
     assert [d["status_code"] for d in deliveries if d["event"] == "app_deauthorized"] == [200]
     assert api.get("/api/v1/me").json()["zoom"]["linked"] is False
     assert sql(deployment, "SELECT count(*) FROM preferences")[0][0] == 0
-    audit = sql(deployment, "SELECT action, actor FROM audit_events WHERE action = 'zoom.deauthorized'")
+    audit = sql(
+        deployment, "SELECT action, actor FROM audit_events WHERE action = 'zoom.deauthorized'"
+    )
     assert audit == [("zoom.deauthorized", "zoom")]
     # Zoom retries with the same body: acknowledged, not acted on twice.
-    body = json.dumps({"event": "app_deauthorized", "event_ts": 1,
-                       "payload": {"user_id": user["id"], "account_id": user["account_id"]}}).encode()
+    body = json.dumps(
+        {
+            "event": "app_deauthorized",
+            "event_ts": 1,
+            "payload": {"user_id": user["id"], "account_id": user["account_id"]},
+        }
+    ).encode()
     assert signed_post(deployment, body).json() == {"status": "ok"}
     assert signed_post(deployment, body).json() == {"status": "duplicate"}
 

@@ -9,7 +9,12 @@ from sqlalchemy import select
 
 from linkzoom.identity import device_sessions
 from linkzoom.identity.users import add_local, bootstrap_admin, normalise_username
-from linkzoom.problems import InvalidCredentials, NotAuthenticated, TooManyAttempts, ValidationFailed
+from linkzoom.problems import (
+    InvalidCredentials,
+    NotAuthenticated,
+    TooManyAttempts,
+    ValidationFailed,
+)
 from linkzoom.runtime import Runtime
 from linkzoom.store.db import transaction
 from linkzoom.store.models import AuditEvent, DeviceSession, User
@@ -21,7 +26,11 @@ PASSWORD = "correct horse battery"
 async def add(runtime: Runtime, name: str = "Alice", **kwargs: object) -> User:
     async with transaction(runtime.sessions) as session:
         return await add_local(
-            session, username=name, password=PASSWORD, now=runtime.clock(), **kwargs  # type: ignore[arg-type]
+            session,
+            username=name,
+            password=PASSWORD,
+            now=runtime.clock(),
+            **kwargs,  # type: ignore[arg-type]
         )
 
 
@@ -64,7 +73,9 @@ async def test_throttle_blocks_user_then_lifts(runtime: Runtime, clock: FakeCloc
         await runtime.authenticator.login("alice", PASSWORD, address="10.0.0.2")
     assert caught.value.headers()["Retry-After"] == "30"
     clock.advance(seconds=31)
-    assert (await runtime.authenticator.login("alice", PASSWORD, address="10.0.0.2")).username == "alice"
+    assert (
+        await runtime.authenticator.login("alice", PASSWORD, address="10.0.0.2")
+    ).username == "alice"
 
 
 async def test_throttle_blocks_an_address_spraying_many_users(runtime: Runtime) -> None:
@@ -87,12 +98,18 @@ async def test_disabled_user_cannot_log_in(runtime: Runtime) -> None:
         await runtime.authenticator.login("alice", PASSWORD, address=None)
 
 
-async def test_device_sessions_are_hashed_expire_and_revoke(runtime: Runtime, clock: FakeClock) -> None:
+async def test_device_sessions_are_hashed_expire_and_revoke(
+    runtime: Runtime, clock: FakeClock
+) -> None:
     user = await add(runtime)
     async with transaction(runtime.sessions) as session:
         issued = await device_sessions.issue(
-            session, user=user, device_name="Outlook", lifetime=timedelta(days=1),
-            now=clock(), address="10.0.0.1",
+            session,
+            user=user,
+            device_name="Outlook",
+            lifetime=timedelta(days=1),
+            now=clock(),
+            address="10.0.0.1",
         )
     async with transaction(runtime.sessions) as session:
         stored = await session.scalar(select(DeviceSession))
@@ -115,10 +132,17 @@ async def test_revoked_session_is_refused(runtime: Runtime, clock: FakeClock) ->
     user = await add(runtime)
     async with transaction(runtime.sessions) as session:
         issued = await device_sessions.issue(
-            session, user=user, device_name="x", lifetime=timedelta(days=1), now=clock(), address=None
+            session,
+            user=user,
+            device_name="x",
+            lifetime=timedelta(days=1),
+            now=clock(),
+            address=None,
         )
     async with transaction(runtime.sessions) as session:
-        assert await device_sessions.revoke(session, session_id=issued.session.id, user_id=user.id, now=clock())
+        assert await device_sessions.revoke(
+            session, session_id=issued.session.id, user_id=user.id, now=clock()
+        )
     async with transaction(runtime.sessions) as session:
         with pytest.raises(NotAuthenticated):
             await device_sessions.authenticate(session, issued.token, now=clock())

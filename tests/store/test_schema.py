@@ -7,7 +7,8 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import create_engine, select
 
-from linkzoom.store.db import create_engine as create_async, driver_url, session_factory
+from linkzoom.store.db import create_engine as create_async
+from linkzoom.store.db import driver_url, session_factory
 from linkzoom.store.models import AppSetting
 from linkzoom.store.schema import Base
 

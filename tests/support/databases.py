@@ -53,7 +53,9 @@ class PostgresTemplates:
         self.created: list[str] = []
 
     def _admin(self) -> psycopg.Connection:
-        return psycopg.connect(_plain(self.base.render_as_string(hide_password=False)), autocommit=True)
+        return psycopg.connect(
+            _plain(self.base.render_as_string(hide_password=False)), autocommit=True
+        )
 
     def url_of(self, name: str) -> str:
         return self.base.set(database=name).render_as_string(hide_password=False)

@@ -40,7 +40,11 @@ class Process:
     def start(self, timeout: float = 30.0) -> Process:
         log = self.log_path.open("ab")
         self.popen = subprocess.Popen(
-            self.args, env=self.env, stdout=log, stderr=subprocess.STDOUT, cwd=self.env.get("PWD", ROOT)
+            self.args,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=self.env.get("PWD", ROOT),
         )
         log.close()
         if self.ready_url:

@@ -32,13 +32,23 @@ async def test_put_get_list_remove(runtime: Runtime) -> None:
     (alice,) = await make_users(runtime, "alice")
     async with transaction(runtime.sessions) as session:
         await preferences.put(
-            session, runtime.sealer, user_id=alice, resource="Zoom", tag="oauth",
-            payload={"access_token": SECRET}, now=NOW,
+            session,
+            runtime.sealer,
+            user_id=alice,
+            resource="Zoom",
+            tag="oauth",
+            payload={"access_token": SECRET},
+            now=NOW,
         )
     async with transaction(runtime.sessions) as session:
         row = await preferences.put(
-            session, runtime.sealer, user_id=alice, resource="Zoom", tag="oauth",
-            payload={"access_token": SECRET + "2"}, now=NOW,
+            session,
+            runtime.sealer,
+            user_id=alice,
+            resource="Zoom",
+            tag="oauth",
+            payload={"access_token": SECRET + "2"},
+            now=NOW,
         )
         assert row.version == 2
         opened = await preferences.get(
@@ -55,8 +65,13 @@ async def test_no_secret_bytes_reach_the_database(runtime: Runtime, settings: Se
     (alice,) = await make_users(runtime, "alice")
     async with transaction(runtime.sessions) as session:
         await preferences.put(
-            session, runtime.sealer, user_id=alice, resource="Zoom", tag="oauth",
-            payload={"access_token": SECRET}, now=NOW,
+            session,
+            runtime.sealer,
+            user_id=alice,
+            resource="Zoom",
+            tag="oauth",
+            payload={"access_token": SECRET},
+            now=NOW,
         )
     async with transaction(runtime.sessions) as session:
         blobs = list(await session.scalars(select(Preference.ciphertext)))
@@ -75,12 +90,22 @@ async def test_ciphertext_copied_to_another_users_row_does_not_open(runtime: Run
     alice, mallory = await make_users(runtime, "alice", "mallory")
     async with transaction(runtime.sessions) as session:
         victim = await preferences.put(
-            session, runtime.sealer, user_id=alice, resource="Zoom", tag="oauth",
-            payload={"access_token": SECRET}, now=NOW,
+            session,
+            runtime.sealer,
+            user_id=alice,
+            resource="Zoom",
+            tag="oauth",
+            payload={"access_token": SECRET},
+            now=NOW,
         )
         await preferences.put(
-            session, runtime.sealer, user_id=mallory, resource="Zoom", tag="oauth",
-            payload={"access_token": "mallorys-own"}, now=NOW,
+            session,
+            runtime.sealer,
+            user_id=mallory,
+            resource="Zoom",
+            tag="oauth",
+            payload={"access_token": "mallorys-own"},
+            now=NOW,
         )
         await session.execute(
             update(Preference)

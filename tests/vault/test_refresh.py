@@ -36,15 +36,22 @@ class FakeTokenEndpoint:
             raise ZoomGrantInvalid("Invalid Token!")
         self.current = f"r{self.calls}"
         return TokenSet(
-            access_token=f"a{self.calls}", refresh_token=self.current, expires_in=3599,
-            scope="meeting:write", token_type="bearer",
+            access_token=f"a{self.calls}",
+            refresh_token=self.current,
+            expires_in=3599,
+            scope="meeting:write",
+            token_type="bearer",
         )
 
 
 def refresher(runtime: Runtime, endpoint: FakeTokenEndpoint) -> TokenRefresher:
     return TokenRefresher(
-        runtime.sessions, runtime.sealer, oauth=lambda: endpoint, clock=runtime.clock,
-        metrics=Metrics(), poll_seconds=0.01,
+        runtime.sessions,
+        runtime.sealer,
+        oauth=lambda: endpoint,
+        clock=runtime.clock,
+        metrics=Metrics(),
+        poll_seconds=0.01,
     )
 
 
@@ -52,16 +59,28 @@ async def linked_user(runtime: Runtime) -> int:
     (user_id,) = await make_users(runtime, "alice")
     async with transaction(runtime.sessions) as session:
         await zoom_grant.store_new(
-            session, runtime.sealer, user_id=user_id,
+            session,
+            runtime.sealer,
+            user_id=user_id,
             tokens=TokenSet(
-                access_token="a0", refresh_token="r0", expires_in=3599, scope="meeting:write",
+                access_token="a0",
+                refresh_token="r0",
+                expires_in=3599,
+                scope="meeting:write",
                 token_type="bearer",
             ),
             zoom_user=ZoomUser(
-                id="zu1", account_id="acc1", email="alice@zoom.test", first_name="Alice",
-                last_name="L", display_name="Alice L", timezone="UTC", type=2,
+                id="zu1",
+                account_id="acc1",
+                email="alice@zoom.test",
+                first_name="Alice",
+                last_name="L",
+                display_name="Alice L",
+                timezone="UTC",
+                type=2,
             ),
-            now=runtime.clock(), reauthorize_after=timedelta(days=365),
+            now=runtime.clock(),
+            reauthorize_after=timedelta(days=365),
         )
     return user_id
 

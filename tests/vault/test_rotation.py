@@ -23,8 +23,13 @@ async def seed(runtime: Runtime, count: int) -> list[int]:
         for user_id in users:
             for tag in ("oauth", "defaults"):
                 await preferences.put(
-                    session, runtime.sealer, user_id=user_id, resource="Zoom", tag=tag,
-                    payload={"value": f"{user_id}-{tag}"}, now=NOW,
+                    session,
+                    runtime.sealer,
+                    user_id=user_id,
+                    resource="Zoom",
+                    tag=tag,
+                    payload={"value": f"{user_id}-{tag}"},
+                    now=NOW,
                 )
     return users
 
@@ -51,7 +56,9 @@ async def test_rotation_reseals_everything_and_keeps_it_readable(runtime: Runtim
     assert await all_open(runtime) == before
 
 
-async def test_interrupted_rotation_leaves_everything_readable_and_resumes(runtime: Runtime) -> None:
+async def test_interrupted_rotation_leaves_everything_readable_and_resumes(
+    runtime: Runtime,
+) -> None:
     await seed(runtime, 5)
     before = await all_open(runtime)
     runtime.keys.ring = KeyRing((generate_key(), *runtime.keys.ring.keys))
@@ -61,8 +68,13 @@ async def test_interrupted_rotation_leaves_everything_readable_and_resumes(runti
         for row in first:
             payload = preferences.open_row(runtime.sealer, row)
             await preferences.put(
-                session, runtime.sealer, user_id=row.user_id, resource=row.resource, tag=row.tag,
-                payload=payload, now=NOW,
+                session,
+                runtime.sealer,
+                user_id=row.user_id,
+                resource=row.resource,
+                tag=row.tag,
+                payload=payload,
+                now=NOW,
             )
     assert await all_open(runtime) == before  # half old key, half new: all readable
     report = await reseal_all(runtime.sessions, runtime.sealer)
