@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any
 
 from starlette.applications import Starlette
@@ -25,10 +25,11 @@ from linkzoom.http.middleware import RequestContextMiddleware
 from linkzoom.identity import routes as identity_routes
 from linkzoom.metrics import Metrics
 from linkzoom.problems import Problem
-from linkzoom.runtime import open_runtime
+from linkzoom.runtime import Runtime, open_runtime
 from linkzoom.zoom import app_credentials
 from linkzoom.zoom import routes as zoom_routes
 from linkzoom.zoom.app_credentials import SANDBOX_PREFIX
+from linkzoom.zoom.webhooks import Handler
 
 log = logging.getLogger(__name__)
 
@@ -103,7 +104,9 @@ def create_app(settings: Settings, *, clock: Clock = utcnow, with_worker: bool =
     return app
 
 
-def _deauthorized_handler(runtime: Any) -> Any:
+def _deauthorized_handler(runtime: Runtime) -> Handler:
+    """``app_deauthorized``: the user removed our app in Zoom; their grant is erased."""
+
     async def handle(payload: Mapping[str, Any]) -> None:
         user_id = payload.get("user_id")
         if isinstance(user_id, str) and user_id:
@@ -116,7 +119,7 @@ def _deauthorized_handler(runtime: Any) -> Any:
     return handle
 
 
-def _route_labeller(routes: list[BaseRoute]) -> Any:
+def _route_labeller(routes: list[BaseRoute]) -> Callable[[Scope], str]:
     """Label metrics by route template, never by raw path (unbounded cardinality, secrets)."""
     by_endpoint = {route.endpoint: route.path for route in routes if isinstance(route, Route)}
     mounts = [route.path for route in routes if isinstance(route, Mount)]

@@ -9,11 +9,9 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from linkzoom import features
 from linkzoom.http.auth import api_caller, client_address
 from linkzoom.http.body import read_bytes
 from linkzoom.problems import AuthorizationFailed
-from linkzoom.store.db import transaction
 from linkzoom.zoom.authorization import CALLBACK_PATH, START_PATH
 
 NO_STORE = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
@@ -22,9 +20,7 @@ WEBHOOK_BODY_LIMIT = 256 * 1024
 
 async def create_authorization(request: Request) -> Response:
     runtime = request.app.state.runtime
-    caller = await api_caller(request)
-    async with transaction(runtime.sessions) as session:
-        await features.require_zoom_enabled(session)
+    caller = await api_caller(request, zoom_feature=True)
     url = await runtime.authorizations.mint_for(caller.user.id)
     return JSONResponse({"authorize_url": url}, status_code=201, headers=NO_STORE)
 
@@ -32,9 +28,7 @@ async def create_authorization(request: Request) -> Response:
 async def zoom_account(request: Request) -> Response:
     """The connected Zoom account as Zoom reports it now: a live check of the grant."""
     runtime = request.app.state.runtime
-    caller = await api_caller(request)
-    async with transaction(runtime.sessions) as session:
-        await features.require_zoom_enabled(session)
+    caller = await api_caller(request, zoom_feature=True)
     user = await runtime.zoom.get_me(auth=runtime.tokens.auth_for(caller.user.id))
     return JSONResponse(
         {
