@@ -50,7 +50,7 @@ class Deployment:
         assert done.returncode == 0, done.stderr
         return done.stdout
 
-    def start_service(self, port: int | None = None) -> str:
+    def start_service(self, port: int | None = None, *, wait: bool = True) -> str:
         port = port or free_port()
         url = f"http://127.0.0.1:{port}"
         process = Process(
@@ -59,7 +59,7 @@ class Deployment:
             env=self.env,
             log_path=self.tmp / f"service-{port}.log",
             ready_url=url + "/readyz",
-        ).start()
+        ).start(wait=wait)
         self.services.append(process)
         return url
 
@@ -155,9 +155,12 @@ def deployment(database_url: str, tmp_path: Path) -> Iterator[Deployment]:
         sandbox=sandbox,
     )
     asyncio.run(_seed(database_url))
-    sandbox.start()
+    # Both processes boot at once; each start is mostly interpreter and import time.
+    sandbox.start(wait=False)
     try:
-        deployment.start_service(service_port)
+        deployment.start_service(service_port, wait=False)
+        sandbox.wait_ready(30)
+        deployment.services[0].wait_ready(30)
         yield deployment
     finally:
         for client in deployment.clients:

@@ -37,7 +37,7 @@ class Process:
     ready_url: str | None = None
     popen: subprocess.Popen[bytes] | None = field(default=None, repr=False)
 
-    def start(self, timeout: float = 30.0) -> Process:
+    def start(self, timeout: float = 30.0, *, wait: bool = True) -> Process:
         log = self.log_path.open("ab")
         self.popen = subprocess.Popen(
             self.args,
@@ -47,7 +47,7 @@ class Process:
             cwd=self.env.get("PWD", ROOT),
         )
         log.close()
-        if self.ready_url:
+        if self.ready_url and wait:
             self.wait_ready(timeout)
         return self
 
