@@ -23,7 +23,9 @@ async def test_readiness_fails_cleanly_when_the_database_is_unreachable(tmp_path
     app = create_app(settings, with_worker=False)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://linkzoom.test") as client:
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://linkzoom.test"
+        ) as client:
             assert (await client.get("/healthz")).status_code == 200
             ready = await client.get("/readyz")
             me = await client.get("/api/v1/me", headers={"authorization": "Bearer lzd_x"})
