@@ -18,7 +18,7 @@ $(VENV)/.test-installed: pyproject.toml | $(BIN)/python
 	touch $@ $(VENV)/.run-installed
 
 run: $(VENV)/.run-installed
-	$(BIN)/linkzoom run
+	LINKZOOM_LOG_FORMAT=$${LINKZOOM_LOG_FORMAT:-text} $(BIN)/linkzoom run
 
 test: $(VENV)/.test-installed
 	scripts/install-test-deps.sh
