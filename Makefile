@@ -20,7 +20,13 @@ $(VENV)/.test-installed: pyproject.toml | $(BIN)/python
 run: $(VENV)/.run-installed
 	LINKZOOM_LOG_FORMAT=$${LINKZOOM_LOG_FORMAT:-text} $(BIN)/linkzoom run
 
-test: $(VENV)/.test-installed
+# axe-core for the browser tests' accessibility checks; `npm ci` only when the lock file changed.
+AXE := node_modules/axe-core/axe.min.js
+$(AXE): package.json package-lock.json
+	npm ci --no-audit --no-fund --ignore-scripts
+	touch $@
+
+test: $(VENV)/.test-installed $(AXE)
 	scripts/install-test-deps.sh
 	$(BIN)/ruff check linkzoom tests bench
 	$(BIN)/mypy

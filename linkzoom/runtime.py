@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -21,8 +23,8 @@ from linkzoom.store.db import SessionFactory, create_engine, session_factory
 from linkzoom.vault.keyring import KeySource
 from linkzoom.vault.refresh import TokenRefresher
 from linkzoom.vault.seal import Sealer
-from linkzoom.zoom.app_credentials import ZoomApp
-from linkzoom.zoom.authorization import CALLBACK_PATH, Authorizations
+from linkzoom.zoom.app_credentials import ZoomApp, ZoomApps
+from linkzoom.zoom.authorization import Authorizations
 from linkzoom.zoom.client import ZoomClient
 from linkzoom.zoom.meetings import ZoomMeetings
 from linkzoom.zoom.oauth import ZoomOAuth
@@ -33,7 +35,7 @@ from linkzoom.zoom.webhooks import WebhookIntake
 @dataclass(kw_only=True)
 class Runtime:
     settings: Settings
-    zoom_app: ZoomApp
+    zoom_apps: ZoomApps
     clock: Clock
     engine: AsyncEngine
     sessions: SessionFactory
@@ -41,7 +43,6 @@ class Runtime:
     sealer: Sealer
     http: httpx.AsyncClient
     metrics: Metrics
-    oauth: ZoomOAuth
     zoom: ZoomClient
     tokens: TokenRefresher
     meetings: ZoomMeetings
@@ -50,6 +51,15 @@ class Runtime:
     authenticator: Authenticator
     webhooks: WebhookIntake
     templates: Jinja2Templates
+
+    @property
+    def zoom_app(self) -> ZoomApp:
+        """The Zoom app in effect now (an administrator can change it at run time)."""
+        return self.zoom_apps.current
+
+    @property
+    def oauth(self) -> ZoomOAuth:
+        return self.zoom_apps.oauth()
 
 
 def http_client(settings: Settings) -> httpx.AsyncClient:
@@ -71,20 +81,24 @@ async def open_runtime(
     keys = KeySource(settings)
     sealer = Sealer(keys)
     async with http_client(settings) as http:
-        oauth = ZoomOAuth(
-            http,
-            oauth_url=zoom_app.oauth_url,
-            client_id=zoom_app.client_id,
-            client_secret=zoom_app.client_secret,
-            redirect_uri=settings.public_url + CALLBACK_PATH,
+        # Every user of the Zoom app asks zoom_apps each time, so a change made on the console
+        # (or by another process) takes effect without a restart.
+        zoom_apps = ZoomApps(
+            zoom_app,
+            settings=settings,
+            sessions=sessions,
+            sealer=sealer,
+            http=http,
             metrics=metrics,
             clock=clock,
         )
-        zoom = ZoomClient(http, api_url=zoom_app.api_url, metrics=metrics, clock=clock)
-        tokens = TokenRefresher(sessions, sealer, oauth=lambda: oauth, clock=clock, metrics=metrics)
+        await zoom_apps.reload()
+        oauth = zoom_apps.oauth
+        zoom = ZoomClient(http, api_url=zoom_apps.api_url, metrics=metrics, clock=clock)
+        tokens = TokenRefresher(sessions, sealer, oauth=oauth, clock=clock, metrics=metrics)
         runtime = Runtime(
             settings=settings,
-            zoom_app=zoom_app,
+            zoom_apps=zoom_apps,
             clock=clock,
             engine=engine,
             sessions=sessions,
@@ -92,7 +106,6 @@ async def open_runtime(
             sealer=sealer,
             http=http,
             metrics=metrics,
-            oauth=oauth,
             zoom=zoom,
             tokens=tokens,
             meetings=ZoomMeetings(
@@ -106,24 +119,28 @@ async def open_runtime(
             authorizations=Authorizations(
                 sessions,
                 sealer,
-                oauth=lambda: oauth,
+                oauth=oauth,
                 zoom=zoom,
                 clock=clock,
                 public_url=settings.public_url,
                 reauthorize_after=timedelta(days=settings.reauthorize_days),
             ),
-            zoom_accounts=ZoomAccounts(sessions, sealer, oauth=lambda: oauth, clock=clock),
+            zoom_accounts=ZoomAccounts(sessions, sealer, oauth=oauth, clock=clock),
             authenticator=Authenticator(
                 sessions,
                 directory=LdapDirectory(settings.ldap) if settings.ldap else None,
                 clock=clock,
             ),
             webhooks=WebhookIntake(
-                sessions, secret=lambda: zoom_app.webhook_secret, clock=clock, metrics=metrics
+                sessions, secret=zoom_apps.webhook_secret, clock=clock, metrics=metrics
             ),
             templates=Jinja2Templates(directory=str(Path(__file__).parent / "zoom" / "templates")),
         )
+        reloader = asyncio.create_task(zoom_apps.keep_current())
         try:
             yield runtime
         finally:
+            reloader.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await reloader
             await engine.dispose()

@@ -1,18 +1,23 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the test suite runs as real processes (slapd for directory login,
-# ...). Idempotent: exits at once when everything is present, so `make test` can always call it.
+# Chromium for the controller's browser tests, ...). Idempotent: exits at once when everything is
+# present, so `make test` can always call it.
 set -euo pipefail
 
 # Each entry is "package:command-or-path that proves it is usable". Add packages here.
 REQUIRED=(
   "slapd:/usr/sbin/slapd"
   "ldap-utils:ldapadd"
+  # Playwright drives Debian's Chromium (never a downloaded browser); without recommends it
+  # brings no fonts, so pages and failure screenshots need one.
+  "chromium:/usr/bin/chromium"
+  "fonts-dejavu-core:/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
 )
 
 is_present() {
   local package="$1" probe="$2"
   if [[ "$probe" == /* ]]; then
-    [[ -x "$probe" ]] || return 1
+    [[ -e "$probe" ]] || return 1
   else
     command -v "$probe" >/dev/null 2>&1 || return 1
   fi

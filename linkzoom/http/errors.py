@@ -45,6 +45,10 @@ def render(request: Request, problem: Problem) -> Response:
     headers = problem.headers()
     if rid := request_id.get():
         headers["X-Request-ID"] = rid
+    if request.url.path.startswith("/controller"):
+        from linkzoom.controller.web import problem_page  # the controller's own layout
+
+        return problem_page(request, problem, headers)
     if request.url.path.startswith(HTML_PREFIXES):
         body = (
             "<!doctype html><html lang=en><meta charset=utf-8>"

@@ -32,6 +32,7 @@ from linkzoom.store.models import ZoomAuthorization
 from linkzoom.vault import zoom_grant
 from linkzoom.vault.rotation import verifier_context
 from linkzoom.vault.seal import Sealer
+from linkzoom.zoom import reauthorization
 from linkzoom.zoom.auth import ZoomBearerAuth
 from linkzoom.zoom.client import ZoomClient
 from linkzoom.zoom.models import ZoomUser
@@ -158,7 +159,9 @@ class Authorizations:
                 tokens=tokens,
                 zoom_user=zoom_user,
                 now=now,
-                reauthorize_after=self._reauthorize_after,
+                reauthorize_after=await reauthorization.period(
+                    session, default=self._reauthorize_after
+                ),
             )
             await audit.record(
                 session,

@@ -36,13 +36,14 @@ class ZoomClient:
         self,
         http: httpx.AsyncClient,
         *,
-        api_url: str,
+        api_url: str | Callable[[], str],
         retry: RetryPolicy | None = None,
         metrics: Metrics | None = None,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self._http = http
-        self._base = api_url.rstrip("/")
+        # A callable follows the Zoom app in effect, which an administrator can change at run time.
+        self._base: Callable[[], str] = api_url if callable(api_url) else partial(str, api_url)
         self._retry = retry or RetryPolicy()
         self._metrics = metrics
         self._clock = clock
@@ -163,7 +164,7 @@ class ZoomClient:
         json: Mapping[str, Any] | None = None,
     ) -> httpx.Response:
         """Send one API call with retries; a 2xx response, or a Problem raised."""
-        url, metrics = f"{self._base}{path}", self._metrics
+        url, metrics = f"{self._base().rstrip('/')}{path}", self._metrics
         return await self._retry.run(
             method,
             lambda: self._http.request(method, url, params=params, json=json, auth=auth),

@@ -12,11 +12,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from linkzoom import audit
 from linkzoom.clock import Clock
-from linkzoom.problems import Problem
+from linkzoom.problems import Problem, ZoomGrantInvalid
 from linkzoom.store.db import SessionFactory, transaction
 from linkzoom.store.models import ZoomGrant
 from linkzoom.vault import zoom_grant
 from linkzoom.vault.seal import Sealer
+from linkzoom.zoom import revocations
 from linkzoom.zoom.oauth import ZoomOAuth
 
 log = logging.getLogger(__name__)
@@ -35,6 +36,10 @@ class ZoomStatus:
 async def status(session: AsyncSession, *, user_id: int, now: datetime) -> ZoomStatus:
     """What the user's grant looks like, from the clear-text facts alone (nothing decrypted)."""
     grant = await session.scalar(select(ZoomGrant).where(ZoomGrant.user_id == user_id))
+    return status_of(grant, now)
+
+
+def status_of(grant: ZoomGrant | None, now: datetime) -> ZoomStatus:
     if grant is None:
         return ZoomStatus(
             linked=False,
@@ -75,15 +80,20 @@ class ZoomAccounts:
         """Destroy the local tokens first, then revoke at Zoom.
 
         Local deletion never waits on Zoom: once this returns, no device of the user can use
-        the grant. A revoke that fails is logged; the tokens are already gone from our side.
+        the grant. The revoke Zoom still owes is recorded in the same transaction as the
+        deletion (:mod:`linkzoom.zoom.revocations`) and tried at once; if Zoom cannot be
+        reached, the worker retries it in the background.
         """
         now = self._clock()
+        owed: str | None = None
         async with transaction(self._sessions) as session:
             try:
                 state = await zoom_grant.load(session, self._sealer, user_id=user_id)
             except Problem:
-                state = None
+                state = None  # tokens we cannot open cannot be revoked; they are erased anyway
             removed = await zoom_grant.erase(session, user_id=user_id)
+            if state is not None:
+                owed = await revocations.enqueue(session, self._sealer, state=state, now=now)
             if removed:
                 await audit.record(
                     session,
@@ -94,12 +104,58 @@ class ZoomAccounts:
                     subject_user_id=user_id,
                     address=address,
                 )
-        if state is not None:
-            try:
-                await self._oauth().revoke(state.access_token)
-            except Problem as exc:
-                log.warning("zoom revoke failed", extra={"user_id": user_id, "problem": exc.code})
+        if owed is not None:
+            await self._revoke(owed)
         return removed
+
+    async def retry_revokes(self) -> int:
+        """Retry the revocations that are due (the worker calls this); returns how many Zoom
+        confirmed."""
+        confirmed = 0
+        while True:
+            async with transaction(self._sessions) as session:
+                due = await revocations.claim(session, self._sealer, row_id=None, now=self._clock())
+            for pending in due:
+                confirmed += await self._attempt(pending)
+            if len(due) < revocations.CLAIM_BATCH:
+                return confirmed
+
+    async def _revoke(self, row_id: str) -> None:
+        async with transaction(self._sessions) as session:
+            claimed = await revocations.claim(
+                session, self._sealer, row_id=row_id, now=self._clock()
+            )
+        for pending in claimed:
+            await self._attempt(pending)
+
+    async def _attempt(self, pending: revocations.PendingRevoke) -> int:
+        try:
+            await self._oauth().revoke(pending.token)
+        except ZoomGrantInvalid:
+            pass  # Zoom no longer knows the token: nothing is left to revoke
+        except Problem as exc:
+            log.warning(
+                "zoom revoke failed; will retry",
+                extra={"user_id": pending.user_id, "problem": exc.code},
+            )
+            async with transaction(self._sessions) as session:
+                now = self._clock()
+                if not await revocations.failed(session, pending=pending, error=exc.code, now=now):
+                    log.error("zoom revoke abandoned", extra={"user_id": pending.user_id})
+                    await audit.record(
+                        session,
+                        action="zoom.revoke_abandoned",
+                        at=now,
+                        actor="linkzoom",
+                        subject_user_id=pending.user_id,
+                        detail={"attempts": pending.attempts + 1, "last_error": exc.code},
+                    )
+            return 0
+        async with transaction(self._sessions) as session:
+            await revocations.done(session, row_id=pending.id)
+        if pending.attempts:
+            log.info("zoom revoke confirmed on retry", extra={"user_id": pending.user_id})
+        return 1
 
     async def deauthorized(self, *, zoom_user_id: str, zoom_account_id: str | None) -> int:
         """Zoom says the user removed our app: erase their grant (nothing to revoke)."""

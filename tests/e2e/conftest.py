@@ -115,7 +115,15 @@ async def _seed(database_url: str) -> None:
 
 
 @pytest.fixture
-def deployment(database_url: str, tmp_path: Path) -> Iterator[Deployment]:
+def deployment_env() -> dict[str, str]:
+    """Extra environment for every process of the deployment; a test module overrides it."""
+    return {}
+
+
+@pytest.fixture
+def deployment(
+    database_url: str, tmp_path: Path, deployment_env: dict[str, str]
+) -> Iterator[Deployment]:
     service_port, sandbox_port = free_port(), free_port()
     service_url = f"http://127.0.0.1:{service_port}"
     sandbox_url = f"http://127.0.0.1:{sandbox_port}"
@@ -136,6 +144,7 @@ def deployment(database_url: str, tmp_path: Path) -> Iterator[Deployment]:
             "LINKZOOM_LOG_LEVEL": "DEBUG",
             "LINKZOOM_WORKER_INTERVAL_SECONDS": "2",
         }
+        | deployment_env
     )
     sandbox = Process(
         name="sandbox",
