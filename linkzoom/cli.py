@@ -200,6 +200,7 @@ def _keys(args: argparse.Namespace, settings: Settings) -> int:
     from linkzoom.vault.keyring import KeyRing, KeySource, generate_key
     from linkzoom.vault.rotation import reseal_all
     from linkzoom.vault.seal import Sealer
+    from linkzoom.zoom import app_credentials, revocations
 
     if args.action == "generate":
         key = generate_key()
@@ -217,7 +218,9 @@ def _keys(args: argparse.Namespace, settings: Settings) -> int:
         print(f"new primary key {source.ring.primary.kid} written to {source.path}")
 
     async def rotate(sessions: SessionFactory) -> None:
-        report = await reseal_all(sessions, Sealer(source))
+        report = await reseal_all(
+            sessions, Sealer(source), others=(app_credentials.reseal, revocations.reseal)
+        )
         print(
             f"re-sealed {report.resealed} value(s) under {report.primary_kid}; "
             f"{report.remaining} left (run again to finish)"

@@ -96,6 +96,7 @@ async def open_runtime(
         oauth = zoom_apps.oauth
         zoom = ZoomClient(http, api_url=zoom_apps.api_url, metrics=metrics, clock=clock)
         tokens = TokenRefresher(sessions, sealer, oauth=oauth, clock=clock, metrics=metrics)
+        zoom_accounts = ZoomAccounts(sessions, sealer, oauth=oauth, clock=clock)
         runtime = Runtime(
             settings=settings,
             zoom_apps=zoom_apps,
@@ -124,8 +125,9 @@ async def open_runtime(
                 clock=clock,
                 public_url=settings.public_url,
                 reauthorize_after=timedelta(days=settings.reauthorize_days),
+                revoke_owed=zoom_accounts.revoke_owed,
             ),
-            zoom_accounts=ZoomAccounts(sessions, sealer, oauth=oauth, clock=clock),
+            zoom_accounts=zoom_accounts,
             authenticator=Authenticator(
                 sessions,
                 directory=LdapDirectory(settings.ldap) if settings.ldap else None,

@@ -8,9 +8,11 @@ picks that row up again if it still needs it. Running it again simply finishes t
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from linkzoom.store.db import SessionFactory, transaction
 from linkzoom.store.models import Preference, ZoomAuthorization
@@ -24,8 +26,17 @@ class RotationReport:
     remaining: int
 
 
+# Other capabilities seal values of their own (the admin-set Zoom app secrets, owed revokes);
+# they hand rotation a function that re-seals theirs, so the vault need not know their tables.
+Resealer = Callable[[AsyncSession, Sealer], Awaitable[int]]
+
+
 async def reseal_all(
-    sessions: SessionFactory, sealer: Sealer, *, batch: int = 200
+    sessions: SessionFactory,
+    sealer: Sealer,
+    *,
+    batch: int = 200,
+    others: Sequence[Resealer] = (),
 ) -> RotationReport:
     primary = sealer.primary_kid
     resealed = 0
@@ -53,6 +64,9 @@ async def reseal_all(
         if len(rows) < batch:
             break
     resealed += await _reseal_verifiers(sessions, sealer)
+    for reseal in others:
+        async with transaction(sessions) as session:
+            resealed += await reseal(session, sealer)
     async with transaction(sessions) as session:
         remaining = len(
             list(await session.scalars(select(Preference.id).where(Preference.key_id != primary)))

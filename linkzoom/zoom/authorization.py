@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import secrets
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from urllib.parse import urlencode
@@ -28,11 +28,11 @@ from linkzoom import audit
 from linkzoom.clock import Clock
 from linkzoom.problems import AuthorizationFailed, Problem
 from linkzoom.store.db import SessionFactory, transaction
-from linkzoom.store.models import ZoomAuthorization
+from linkzoom.store.models import User, ZoomAuthorization
 from linkzoom.vault import zoom_grant
 from linkzoom.vault.rotation import verifier_context
 from linkzoom.vault.seal import Sealer
-from linkzoom.zoom import reauthorization
+from linkzoom.zoom import reauthorization, revocations
 from linkzoom.zoom.auth import ZoomBearerAuth
 from linkzoom.zoom.client import ZoomClient
 from linkzoom.zoom.models import ZoomUser
@@ -81,7 +81,9 @@ class Authorizations:
         clock: Clock,
         public_url: str,
         reauthorize_after: timedelta,
+        revoke_owed: Callable[[str], Awaitable[None]],
     ) -> None:
+        self._revoke_owed = revoke_owed
         self._sessions = sessions
         self._sealer = sealer
         self._oauth = oauth
@@ -150,8 +152,16 @@ class Authorizations:
                 f"Zoom could not complete the authorization: {exc.detail}"
             ) from exc
         now = self._clock()
+        owed: str | None = None
         async with transaction(self._sessions) as session:
             previous = await _previous(session, self._sealer, user_id)
+            replaced = previous is not None and previous.zoom_user_id != zoom_user.id
+            if replaced and previous is not None:
+                # Zoom itself invalidates older tokens when the *same* account consents again;
+                # a different account's grant would live on at Zoom unless we revoke it. The
+                # revoke is owed from this commit on, and retried if Zoom cannot be reached.
+                owed = await revocations.enqueue(session, self._sealer, state=previous, now=now)
+            user = await session.get(User, user_id)
             await zoom_grant.store_new(
                 session,
                 self._sealer,
@@ -167,17 +177,14 @@ class Authorizations:
                 session,
                 action="zoom.granted",
                 at=now,
-                actor=f"user:{user_id}",
+                actor=user.username if user is not None else f"user:{user_id}",
                 actor_user_id=user_id,
                 subject_user_id=user_id,
                 address=address,
                 detail={"zoom_user_id": zoom_user.id, "zoom_account_id": zoom_user.account_id},
             )
-        replaced = previous is not None and previous.zoom_user_id != zoom_user.id
-        if replaced and previous is not None:
-            # Zoom itself invalidates older tokens when the *same* account consents again;
-            # a different account's grant would live on at Zoom unless we revoke it.
-            await self._revoke_quietly(previous.access_token, user_id)
+        if owed is not None:
+            await self._revoke_owed(owed)
         return Linked(user_id=user_id, zoom_user=zoom_user, replaced_other_account=replaced)
 
     async def _spend_state(self, state: str | None) -> tuple[int, str]:
@@ -207,15 +214,6 @@ class Authorizations:
             ).decode()
             row.sealed_verifier = None
             return row.user_id, verifier
-
-    async def _revoke_quietly(self, token: str, user_id: int) -> None:
-        try:
-            await self._oauth().revoke(token)
-        except Problem as exc:
-            log.warning(
-                "could not revoke replaced zoom grant",
-                extra={"user_id": user_id, "problem": exc.code},
-            )
 
 
 async def _previous(

@@ -152,3 +152,21 @@ async def failed(
 async def owed(session: AsyncSession) -> int:
     """How many revocations are still owed (for the console)."""
     return int(await session.scalar(select(func.count()).select_from(ZoomPendingRevoke)) or 0)
+
+
+async def reseal(session: AsyncSession, sealer: Sealer) -> int:
+    """Re-seal owed revokes under the primary key (``linkzoom keys rotate``). The worker claims
+    rows by updating them, so a row it holds is simply re-sealed on the next pass."""
+    count = 0
+    rows = await session.scalars(
+        select(ZoomPendingRevoke)
+        .where(ZoomPendingRevoke.key_id != sealer.primary_kid)
+        .with_for_update(skip_locked=True)
+    )
+    for row in list(rows):
+        context = _context(row.id)
+        row.key_id, row.ciphertext = sealer.seal(
+            sealer.open(row.key_id, row.ciphertext, context), context
+        )
+        count += 1
+    return count

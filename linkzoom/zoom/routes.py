@@ -79,6 +79,8 @@ async def oauth_callback(request: Request) -> Response:
         account_email=linked.zoom_user.email,
         replaced=linked.replaced_other_account,
         opener_origin=f"{public.scheme}://{public.netloc}",
+        # Connect from My Account opens this page in the browser itself, not a dialog.
+        account_url=f"{runtime.settings.public_url}/controller/account",
     )
     csp = f"default-src 'none'; script-src 'nonce-{nonce}'; style-src 'nonce-{nonce}'"
     return HTMLResponse(html, headers=NO_STORE | {"Content-Security-Policy": csp})

@@ -105,7 +105,7 @@ class ZoomAccounts:
                     address=address,
                 )
         if owed is not None:
-            await self._revoke(owed)
+            await self.revoke_owed(owed)
         return removed
 
     async def retry_revokes(self) -> int:
@@ -120,7 +120,8 @@ class ZoomAccounts:
             if len(due) < revocations.CLAIM_BATCH:
                 return confirmed
 
-    async def _revoke(self, row_id: str) -> None:
+    async def revoke_owed(self, row_id: str) -> None:
+        """Try now the revoke recorded as ``row_id``; the worker retries it if this fails."""
         async with transaction(self._sessions) as session:
             claimed = await revocations.claim(
                 session, self._sealer, row_id=row_id, now=self._clock()

@@ -53,6 +53,7 @@ def test_link_zoom_through_consent_and_see_it_linked(deployment: Deployment) -> 
     done = deployment.link_zoom(api, "alice@zoom.test")
     assert done.status_code == 200 and "Zoom connected" in done.text
     assert "alice@zoom.test" in done.text
+    assert "/controller/account" in done.text
     assert "nonce-" in done.headers["content-security-policy"]
 
     me = api.get("/api/v1/me").json()["zoom"]

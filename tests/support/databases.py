@@ -45,7 +45,8 @@ class SqliteTemplates:
 class PostgresTemplates:
     def __init__(self, base_url: str) -> None:
         self.base = make_url(_plain(base_url))
-        self.template = f"{self.base.database}_tpl"
+        # Unique per test session, so concurrent runs against one server never share it.
+        self.template = f"{self.base.database}_tpl_{secrets.token_hex(3)}"
         with self._admin() as connection:
             connection.execute(f'DROP DATABASE IF EXISTS "{self.template}" WITH (FORCE)')
             connection.execute(f'CREATE DATABASE "{self.template}"')

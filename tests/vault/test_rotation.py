@@ -80,3 +80,30 @@ async def test_interrupted_rotation_leaves_everything_readable_and_resumes(
     report = await reseal_all(runtime.sessions, runtime.sealer)
     assert report.resealed == 6 and report.remaining == 0
     assert await all_open(runtime) == before
+
+
+async def test_rotation_also_reseals_app_secrets_and_owed_revokes(runtime: Runtime) -> None:
+    from linkzoom.store.controller_tables import SealedSetting, ZoomPendingRevoke
+    from linkzoom.zoom import app_credentials, revocations
+    from tests.vault.test_refresh import linked_user, stored
+
+    user_id = await linked_user(runtime)
+    state = await stored(runtime, user_id)
+    async with transaction(runtime.sessions) as session:
+        await app_credentials.save_stored(
+            session, runtime.sealer, client_id="cid", client_secret="app-secret-1",
+            webhook_secret="hook-secret-1", now=NOW,
+        )
+        await revocations.enqueue(session, runtime.sealer, state=state, now=NOW)
+    runtime.keys.ring = KeyRing((generate_key(), *runtime.keys.ring.keys))
+    report = await reseal_all(
+        runtime.sessions, runtime.sealer,
+        others=(app_credentials.reseal, revocations.reseal),
+    )
+    assert report.remaining == 0 and report.resealed == 1 + 2 + 1
+    primary = runtime.keys.ring.primary.kid
+    async with transaction(runtime.sessions) as session:
+        assert set(await session.scalars(select(SealedSetting.key_id))) == {primary}
+        assert set(await session.scalars(select(ZoomPendingRevoke.key_id))) == {primary}
+        stored_app = await app_credentials.load_stored(session, runtime.sealer)
+    assert stored_app.client_secret == "app-secret-1"
