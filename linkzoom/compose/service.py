@@ -1,0 +1,225 @@
+"""Compose use cases: a meeting for the e-mail being written, moved when it is sent, deleted
+when the draft is discarded. Zoom is reached only through :class:`ZoomMeetingsPort`
+(``runtime.meetings``), which keeps the user's token and daily cap."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from datetime import datetime, timedelta
+
+from linkzoom.clock import Clock
+from linkzoom.compose import invitation, records
+from linkzoom.compose.models import (
+    ComposedMeeting,
+    ComposeOrder,
+    InvitationDetails,
+    MeetingPlan,
+    SentMeeting,
+)
+from linkzoom.compose.plan import meeting_plan, new_passcode, plan_sent
+from linkzoom.compose.recovery import LostCreates
+from linkzoom.compose.zoom_port import ZoomMeetingsPort
+from linkzoom.problems import (
+    NotFound,
+    Problem,
+    ZoomError,
+    ZoomMeetingLocked,
+    ZoomMeetingNotFound,
+    ZoomUnavailable,
+)
+from linkzoom.runtime import Runtime
+from linkzoom.store.db import SessionFactory, transaction
+from linkzoom.store.models import User
+from linkzoom.zoom import meeting_defaults
+from linkzoom.zoom.models import Meeting, MeetingRequest
+
+log = logging.getLogger(__name__)
+
+# Zoom's code for "this meeting has started": its start time no longer matters.
+MEETING_STARTED = 3000
+# A lost create is settled once three Zoom timeouts have passed: Zoom has made it by then, or
+# never will.
+SETTLE_TIMEOUTS = 3
+
+
+class ComposeService:
+    def __init__(
+        self, sessions: SessionFactory, zoom: ZoomMeetingsPort, *, clock: Clock, lost: LostCreates
+    ) -> None:
+        self._sessions = sessions
+        self._zoom = zoom
+        self._clock = clock
+        self.lost = lost
+
+    @classmethod
+    def from_runtime(cls, runtime: Runtime) -> ComposeService:
+        timeout = runtime.settings.zoom_timeout_seconds
+        lost = LostCreates(
+            runtime.sessions,
+            runtime.meetings,
+            clock=runtime.clock,
+            lookup_timeout=timeout,
+            settle_after=timedelta(seconds=SETTLE_TIMEOUTS * timeout),
+        )
+        return cls(runtime.sessions, runtime.meetings, clock=runtime.clock, lost=lost)
+
+    async def settle(self) -> int:
+        """The worker's pass over creates whose answer was lost (see :mod:`.recovery`)."""
+        return await self.lost.settle()
+
+    async def create(self, user: User, order: ComposeOrder) -> ComposedMeeting:
+        """Create the meeting, record it, and build its invitation."""
+        now = self._clock()
+        async with transaction(self._sessions) as session:
+            defaults = await meeting_defaults.load(session)
+            plan = meeting_plan(
+                order,
+                defaults=defaults,
+                display_name=user.display_name,
+                profile_timezone=user.timezone,
+                now=now,
+                passcode=new_passcode(),
+            )
+            attempt = await records.add_attempt(
+                session, row_id=secrets.token_urlsafe(16), user_id=user.id, plan=plan, now=now
+            )
+        try:
+            meeting = await self._zoom.create(user.id, plan.zoom_request())
+        except Problem as exc:
+            if _refused(exc):
+                async with transaction(self._sessions) as session:
+                    await records.forget_attempt(session, row_id=attempt.id)
+                raise
+            recovered = await self.lost.recover(attempt)
+            if recovered is None:
+                raise ZoomUnavailable(
+                    "Zoom did not confirm the new meeting, so nothing was added to your "
+                    "message. Try again in a moment; if Zoom made the meeting after all, "
+                    "linkzoom deletes it."
+                ) from exc
+            meeting = recovered
+        else:
+            async with transaction(self._sessions) as session:
+                confirmed = await records.confirm(
+                    session, row_id=attempt.id, meeting=meeting, now=self._clock()
+                )
+            if not confirmed:
+                # Zoom answered after the attempt was settled as lost (slower than three
+                # timeouts): the user is told it failed, so the meeting must not stay behind.
+                await self._zoom.delete(user.id, meeting.id)
+                raise ZoomUnavailable(
+                    "Zoom answered too late, so nothing was added to your message. Try again."
+                )
+        log.info("compose meeting created", extra={"zoom_meeting_id": meeting.id})
+        return _composed(attempt.id, meeting, plan=plan, host=user)
+
+    async def sent(self, user_id: int, row_id: str, requested: datetime | None) -> SentMeeting:
+        """The e-mail went out: start the meeting then, if that is more than a few minutes off."""
+        async with transaction(self._sessions) as session:
+            record = await records.find(session, row_id=row_id, user_id=user_id)
+        if record is None or record.state != records.ACTIVE:
+            raise _not_found(record)
+        plan = plan_sent(
+            start=record.start_time, requested=requested, recorded=record.sent_at, now=self._clock()
+        )
+        moved = plan.move_to is not None and await self._move(record, plan.move_to)
+        start = plan.move_to if moved and plan.move_to is not None else record.start_time
+        if moved or plan.sent_at != record.sent_at:  # a repeat writes nothing
+            async with transaction(self._sessions) as session:
+                await records.record_sent(
+                    session, row_id=row_id, start_time=start, sent_at=plan.sent_at
+                )
+        return SentMeeting(
+            id=record.id,
+            zoom_meeting_id=record.zoom_meeting_id,
+            join_url=record.join_url,
+            start_time=start,
+            duration_minutes=record.duration_minutes,
+            timezone=record.timezone,
+            sent_at=plan.sent_at,
+            moved=moved,
+        )
+
+    async def _move(self, record: records.Record, start: datetime) -> bool:
+        request = MeetingRequest(start_time=start, timezone=record.timezone)
+        try:
+            await self._zoom.update(record.user_id, record.zoom_meeting_id, request)
+        except ZoomMeetingNotFound:
+            async with transaction(self._sessions) as session:
+                await records.end(session, row_id=record.id, state=records.GONE, now=self._clock())
+            raise ZoomMeetingNotFound(
+                "The Zoom meeting no longer exists; it was deleted at Zoom.",
+                zoom_code=3001,
+                http_status=404,
+            ) from None
+        except ZoomMeetingLocked as exc:
+            if exc.zoom_code != MEETING_STARTED:
+                raise
+            return False  # people have joined already; there is nothing left to move
+        return True
+
+    async def discard(self, user_id: int, row_id: str) -> None:
+        """The draft was discarded: delete its meeting at Zoom, quietly. Repeats are harmless."""
+        async with transaction(self._sessions) as session:
+            record = await records.find(session, row_id=row_id, user_id=user_id)
+        if record is None:
+            raise _not_found(None)
+        if record.state != records.ACTIVE:
+            return
+        existed = await self._zoom.delete(user_id, record.zoom_meeting_id)
+        async with transaction(self._sessions) as session:
+            await records.end(
+                session,
+                row_id=record.id,
+                state=records.DELETED if existed else records.GONE,
+                now=self._clock(),
+            )
+        log.info("compose meeting deleted", extra={"zoom_meeting_id": record.zoom_meeting_id})
+
+
+def _refused(exc: Problem) -> bool:
+    """Whether a failed create certainly made no meeting: Zoom answered 4xx, or we never sent it
+    (daily cap, no grant, database down). A timeout, a 5xx, a dropped connection or a 2xx we
+    could not read leave it open."""
+    if isinstance(exc, ZoomUnavailable):
+        return False
+    if isinstance(exc, ZoomError):
+        return 400 <= exc.http_status < 500
+    return True
+
+
+def _not_found(record: records.Record | None) -> NotFound:
+    if record is None:
+        return NotFound("No such compose meeting.")
+    return NotFound("This compose meeting was discarded or no longer exists at Zoom.")
+
+
+def _composed(row_id: str, meeting: Meeting, *, plan: MeetingPlan, host: User) -> ComposedMeeting:
+    """The answer, from what Zoom says; the zone is the one we asked for (Zoom echoes it, and
+    it is one this host can render)."""
+    start = meeting.start_time or plan.start_time
+    timezone = plan.timezone
+    settings = meeting.settings
+    details = InvitationDetails(
+        marker=row_id,
+        host_name=host.display_name,
+        topic=meeting.topic,
+        start_time=start,
+        timezone=timezone,
+        join_url=meeting.join_url,
+        meeting_id=meeting.id,
+        passcode=meeting.password,
+        phone_passcode=meeting.pstn_password,
+        dial_in=settings.global_dial_in_numbers if settings is not None else (),
+    )
+    return ComposedMeeting(
+        id=row_id,
+        zoom_meeting_id=meeting.id,
+        join_url=meeting.join_url,
+        passcode=meeting.password,
+        start_time=start,
+        duration_minutes=meeting.duration or plan.duration_minutes,
+        timezone=timezone,
+        invitation=invitation.build(details),
+    )
