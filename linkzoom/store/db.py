@@ -60,8 +60,11 @@ def create_engine(database_url: str, *, pool_size: int = 10) -> AsyncEngine:
         engine = create_async_engine(url, pool_size=pool_size, max_overflow=pool_size)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
+    # No pre-ping: it costs a round trip on every checkout of every request. A connection the
+    # server dropped fails its first statement instead (one 503), and SQLAlchemy then discards
+    # the pool's stale connections; pool_recycle retires idle ones before servers time them out.
     return create_async_engine(
-        url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True, pool_timeout=15
+        url, pool_size=pool_size, max_overflow=pool_size, pool_recycle=1800, pool_timeout=15
     )
 
 

@@ -35,6 +35,8 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Protocol
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from linkzoom.clock import Clock
 from linkzoom.metrics import Metrics
 from linkzoom.problems import (
@@ -64,13 +66,23 @@ class RefreshEndpoint(Protocol):
 
 
 class GrantTokens:
-    """The :class:`~linkzoom.zoom.auth.TokenProvider` for one user."""
+    """The :class:`~linkzoom.zoom.auth.TokenProvider` for one user.
 
-    def __init__(self, refresher: TokenRefresher, user_id: int) -> None:
+    ``preread`` is the grant as a caller already read it in its own transaction (with the
+    quota check, say), sparing the hot path a second round trip while the token is fresh.
+    """
+
+    def __init__(
+        self, refresher: TokenRefresher, user_id: int, preread: GrantState | None = None
+    ) -> None:
         self._refresher = refresher
         self.user_id = user_id
+        self._preread = preread
 
     async def access_token(self) -> str:
+        preread, self._preread = self._preread, None
+        if preread is not None and not self._refresher.stale(preread, None):
+            return preread.access_token
         return await self._refresher.access_token(self.user_id)
 
     async def refreshed_access_token(self, rejected: str) -> str:
@@ -97,13 +109,13 @@ class TokenRefresher:
         self.instance = secrets.token_hex(8)
         self._locks: weakref.WeakValueDictionary[int, asyncio.Lock] = weakref.WeakValueDictionary()
 
-    def auth_for(self, user_id: int) -> ZoomBearerAuth:
-        return ZoomBearerAuth(GrantTokens(self, user_id))
+    def auth_for(self, user_id: int, *, preread: GrantState | None = None) -> ZoomBearerAuth:
+        return ZoomBearerAuth(GrantTokens(self, user_id, preread))
 
     async def access_token(self, user_id: int, *, rejected: str | None = None) -> str:
         """A usable access token; refreshes when it is (nearly) expired or Zoom rejected it."""
         state = await self._read(user_id, touch=True)
-        if not self._stale(state, rejected):
+        if not self.stale(state, rejected):
             return state.access_token
         lock = self._locks.get(user_id)
         if lock is None:
@@ -116,41 +128,48 @@ class TokenRefresher:
         state = await self._read(user_id)
         await self.access_token(user_id, rejected=state.access_token)
 
-    def _stale(self, state: GrantState, rejected: str | None) -> bool:
+    def stale(self, state: GrantState, rejected: str | None) -> bool:
         if rejected is not None:
             return state.access_token == rejected
         return state.access_expires_at - EXPIRY_MARGIN <= self._clock()
 
     async def _read(self, user_id: int, *, touch: bool = False) -> GrantState:
         async with transaction(self._sessions) as session:
-            state = await zoom_grant.load(session, self._sealer, user_id=user_id)
-            now = self._clock()
-            if state is None:
-                raise ZoomNotLinked("Connect your Zoom account first.", user_id=user_id)
-            if state.broken_at is not None:
-                raise ZoomNotLinked(
-                    "Zoom no longer accepts this account's authorization; connect Zoom again.",
-                    user_id=user_id,
-                )
-            if now >= state.reauthorize_by:
-                raise ReauthorizationRequired(
-                    "Your yearly Zoom authorization has lapsed; authorize Zoom again.",
-                    user_id=user_id,
-                )
-            if touch:
-                await preferences.touch(
-                    session,
-                    preference_id=state.preference_id,
-                    last_used_at=state.last_used_at,
-                    now=now,
-                )
-            return state
+            return await self.usable_grant(session, user_id, touch=touch)
+
+    async def usable_grant(
+        self, session: AsyncSession, user_id: int, *, touch: bool = True
+    ) -> GrantState:
+        """The user's grant, read in the caller's transaction; raises when it cannot be used
+        (not linked, broken, or past the yearly reauthorization)."""
+        state = await zoom_grant.load(session, self._sealer, user_id=user_id)
+        now = self._clock()
+        if state is None:
+            raise ZoomNotLinked("Connect your Zoom account first.", user_id=user_id)
+        if state.broken_at is not None:
+            raise ZoomNotLinked(
+                "Zoom no longer accepts this account's authorization; connect Zoom again.",
+                user_id=user_id,
+            )
+        if now >= state.reauthorize_by:
+            raise ReauthorizationRequired(
+                "Your yearly Zoom authorization has lapsed; authorize Zoom again.",
+                user_id=user_id,
+            )
+        if touch:
+            await preferences.touch(
+                session,
+                preference_id=state.preference_id,
+                last_used_at=state.last_used_at,
+                now=now,
+            )
+        return state
 
     async def _refresh(self, user_id: int, rejected: str | None) -> str:
         delay = self._poll
         while True:
             state = await self._read(user_id)
-            if not self._stale(state, rejected):
+            if not self.stale(state, rejected):
                 self._metrics.refreshes.labels("joined").inc()
                 return state.access_token
             async with transaction(self._sessions) as session:
@@ -165,7 +184,7 @@ class TokenRefresher:
     async def _refresh_holding_lease(self, user_id: int, rejected: str | None) -> str:
         try:
             state = await self._read(user_id)  # re-read: someone may have just refreshed
-            if not self._stale(state, rejected):
+            if not self.stale(state, rejected):
                 self._metrics.refreshes.labels("joined").inc()
                 return state.access_token
             try:

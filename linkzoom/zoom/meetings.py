@@ -15,6 +15,7 @@ from linkzoom.problems import ZoomMeetingNotFound, ZoomRateLimited
 from linkzoom.store.db import SessionFactory, transaction
 from linkzoom.vault.refresh import TokenRefresher
 from linkzoom.zoom import quota
+from linkzoom.zoom.auth import ZoomBearerAuth
 from linkzoom.zoom.client import ZoomClient
 from linkzoom.zoom.models import Meeting, MeetingRequest, MeetingSummary
 
@@ -38,9 +39,9 @@ class ZoomMeetings:
         self._limit = daily_write_limit
 
     async def create(self, user_id: int, request: MeetingRequest) -> Meeting:
-        await self._reserve(user_id)
+        auth = await self._prepare(user_id, write=True)
         try:
-            return await self._client.create_meeting(request, auth=self._tokens.auth_for(user_id))
+            return await self._client.create_meeting(request, auth=auth)
         except ZoomRateLimited as exc:
             await self._note_limit(user_id, exc)
             raise
@@ -53,12 +54,12 @@ class ZoomMeetings:
         *,
         occurrence_id: str | None = None,
     ) -> None:
-        await self._reserve(user_id)
+        auth = await self._prepare(user_id, write=True)
         try:
             await self._client.update_meeting(
                 meeting_id,
                 request,
-                auth=self._tokens.auth_for(user_id),
+                auth=auth,
                 occurrence_id=occurrence_id,
             )
         except ZoomRateLimited as exc:
@@ -92,14 +93,19 @@ class ZoomMeetings:
         async for meeting in self._client.iter_meetings(auth=self._tokens.auth_for(user_id)):
             yield meeting
 
-    async def _reserve(self, user_id: int) -> None:
+    async def _prepare(self, user_id: int, *, write: bool) -> ZoomBearerAuth:
+        """One transaction before a call: the grant must be usable (a user who must reconnect
+        gets 409 without spending a write), then a create/update is counted against the day."""
         now = self._clock()
         try:
             async with transaction(self._sessions) as session:
-                await quota.reserve_write(session, user_id=user_id, now=now, limit=self._limit)
+                state = await self._tokens.usable_grant(session, user_id)
+                if write:
+                    await quota.reserve_write(session, user_id=user_id, now=now, limit=self._limit)
         except ZoomRateLimited:
             self._metrics.deferrals.labels("daily").inc()
             raise
+        return self._tokens.auth_for(user_id, preread=state)
 
     async def _note_limit(self, user_id: int, exc: ZoomRateLimited) -> None:
         self._metrics.deferrals.labels(exc.kind).inc()
