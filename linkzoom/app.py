@@ -16,6 +16,7 @@ from starlette.types import Scope
 
 from linkzoom import health, worker
 from linkzoom.calendar import routes as calendar_routes
+from linkzoom.calendar import webhooks as calendar_webhooks
 from linkzoom.clock import Clock, utcnow
 from linkzoom.compose import routes as compose_routes
 from linkzoom.config import Settings
@@ -77,6 +78,7 @@ def create_app(settings: Settings, *, clock: Clock = utcnow, with_worker: bool =
                 open_runtime(settings, zoom_app, metrics=metrics, clock=clock)
             )
             runtime.webhooks.on("app_deauthorized", _deauthorized_handler(runtime))
+            calendar_webhooks.register(runtime)  # meeting.deleted / meeting.updated
             app.state.runtime = runtime
             stop = asyncio.Event()
             task = asyncio.create_task(worker.run(runtime, stop)) if with_worker else None

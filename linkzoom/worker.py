@@ -13,6 +13,8 @@ from datetime import timedelta
 
 from sqlalchemy import delete
 
+from linkzoom.calendar import worker as calendar_worker
+from linkzoom.compose.service import ComposeService
 from linkzoom.identity import throttle
 from linkzoom.problems import Problem
 from linkzoom.runtime import Runtime
@@ -30,6 +32,7 @@ async def upkeep(runtime: Runtime) -> None:
     refreshed = await runtime.tokens.keep_alive(refresh_token_lifetime=lifetime)
     if refreshed:
         log.info("kept idle zoom grants alive", extra={"count": refreshed})
+    await runtime.zoom_accounts.retry_revokes()  # revocations Zoom could not be reached for
     now = runtime.clock()
     async with transaction(runtime.sessions) as session:
         await session.execute(delete(ZoomAuthorization).where(ZoomAuthorization.expires_at < now))
@@ -38,9 +41,11 @@ async def upkeep(runtime: Runtime) -> None:
         )
         await throttle.prune(session, now)
     await runtime.webhooks.prune()
+    await ComposeService.from_runtime(runtime).settle()  # compose creates whose answer was lost
 
 
 async def run(runtime: Runtime, stop: asyncio.Event) -> None:
+    mirror = asyncio.create_task(calendar_worker.run(runtime, stop))  # the calendar reconciler
     while not stop.is_set():
         try:
             await upkeep(runtime)
@@ -50,3 +55,4 @@ async def run(runtime: Runtime, stop: asyncio.Event) -> None:
             log.exception("upkeep pass crashed")
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), timeout=runtime.settings.worker_interval_seconds)
+    await mirror

@@ -1,7 +1,121 @@
-"""HTTP routes of the calendar capability."""
+"""HTTP routes of the calendar capability: ``/api/v1/calendar/events/{event_key}/zoom``."""
 
 from __future__ import annotations
 
-from starlette.routing import BaseRoute
+from datetime import datetime
+from typing import Any
 
-routes: list[BaseRoute] = []
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from linkzoom.calendar.event import CalendarEvent
+from linkzoom.calendar.ical import event_from_ical
+from linkzoom.calendar.invitation import invitation
+from linkzoom.calendar.json_input import event_from_json
+from linkzoom.calendar.service import CalendarService, mirror_of
+from linkzoom.calendar.store import Binding
+from linkzoom.http.auth import Caller, api_caller
+from linkzoom.http.body import read_bytes, read_json
+from linkzoom.problems import UnsupportedMediaType, ValidationFailed
+
+PATH = "/api/v1/calendar/events/{event_key:path}/zoom"
+MAX_EVENT_KEY = 512
+# An event with its overrides and time zones is a few kilobytes; far more is a mistake.
+MAX_CALENDAR_BYTES = 256 * 1024
+# Answers carry a passcode and a join link: no cache may keep them.
+NO_STORE = {"Cache-Control": "no-store"}
+
+
+def _service(request: Request) -> CalendarService:
+    return mirror_of(request.app.state.runtime).service
+
+
+def _event_key(request: Request) -> str:
+    key: str = request.path_params["event_key"]
+    if not key or len(key) > MAX_EVENT_KEY:
+        raise ValidationFailed.one("event_key", f"must be 1 to {MAX_EVENT_KEY} characters")
+    return key
+
+
+async def _event(request: Request, caller: Caller) -> CalendarEvent:
+    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media_type == "text/calendar":
+        limit: int = request.app.state.settings.max_body_bytes
+        body = await read_bytes(request, limit)
+        if len(body) > MAX_CALENDAR_BYTES:
+            raise ValidationFailed.one("body", f"must be at most {MAX_CALENDAR_BYTES} bytes")
+        return event_from_ical(body, default_timezone=caller.user.timezone)
+    if media_type == "application/json" or media_type.endswith("+json"):
+        return event_from_json(await read_json(request))
+    raise UnsupportedMediaType("Send the event as application/json or text/calendar.")
+
+
+async def put_zoom(request: Request) -> Response:
+    caller = await api_caller(request, zoom_feature=True)
+    event_key = _event_key(request)
+    event = await _event(request, caller)
+    answer = await _service(request).put(user_id=caller.user.id, event_key=event_key, event=event)
+    status = 201 if answer.created else 200
+    return JSONResponse(binding_json(answer.binding), status_code=status, headers=NO_STORE)
+
+
+async def get_zoom(request: Request) -> Response:
+    caller = await api_caller(request, zoom_feature=True)
+    binding = await _service(request).get(user_id=caller.user.id, event_key=_event_key(request))
+    return JSONResponse(binding_json(binding), headers=NO_STORE)
+
+
+async def delete_zoom(request: Request) -> Response:
+    caller = await api_caller(request, zoom_feature=True)
+    deleting = await _service(request).delete(user_id=caller.user.id, event_key=_event_key(request))
+    return Response(status_code=202 if deleting else 204)
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return None if moment is None else moment.isoformat().replace("+00:00", "Z")
+
+
+def binding_json(binding: Binding) -> dict[str, Any]:
+    """The answer of all three calls: the meeting's state and its join details."""
+    confirmed = binding.confirmed
+    series = binding.desired.series
+    body: dict[str, Any] = {
+        "event_key": binding.event_key,
+        "status": binding.status,
+        "last_error": binding.last_error,
+        "link_changed": binding.link_changed,
+        "zoom_meeting_id": None,
+        "join_url": None,
+        "passcode": None,
+        "location": None,
+        "invitation": None,
+        "topic": series.topic,
+        "start_time": _iso(series.start),
+        "duration_minutes": series.duration,
+        "timezone": series.timezone,
+        "recurrence_mapping": binding.desired.mapping,
+    }
+    if confirmed is not None:
+        details = invitation(
+            topic=series.topic,
+            join_url=confirmed.join_url,
+            meeting_id=confirmed.meeting_id,
+            passcode=confirmed.password,
+            event_key=binding.event_key,
+        )
+        body |= {
+            "zoom_meeting_id": confirmed.meeting_id,
+            "join_url": confirmed.join_url,
+            "passcode": confirmed.password,
+            "location": confirmed.join_url,
+            "invitation": {"text": details.text, "html": details.html},
+        }
+    return body
+
+
+routes: list[BaseRoute] = [
+    Route(PATH, put_zoom, methods=["PUT"]),
+    Route(PATH, get_zoom, methods=["GET"]),
+    Route(PATH, delete_zoom, methods=["DELETE"]),
+]

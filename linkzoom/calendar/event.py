@@ -1,0 +1,124 @@
+"""A calendar event as the add-in describes it, and the Zoom meeting it should have (pure).
+
+JSON bodies (:mod:`linkzoom.calendar.json_input`) and iCalendar bodies
+(:mod:`linkzoom.calendar.ical`) both become a :class:`CalendarEvent`;
+:func:`desired_from_event` turns that into the :class:`~linkzoom.calendar.models.Desired`
+meeting, choosing between an exact recurring meeting and one with no fixed time.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+from linkzoom.calendar.models import (
+    EXACT,
+    NO_FIXED_TIME,
+    NO_FIXED_TIME_MAPPING,
+    RECURRING,
+    SCHEDULED,
+    Desired,
+    OccurrenceEdit,
+    Series,
+)
+from linkzoom.calendar.recurrence import map_recurrence
+from linkzoom.calendar.rrule import Rule
+
+MAX_TOPIC = 200  # Zoom's limit
+MAX_EDITS = 1000
+DEFAULT_TOPIC = "Zoom meeting"
+
+
+@dataclass(frozen=True, kw_only=True)
+class CalendarEvent:
+    """One event: ``start``/``end`` are aware (an all-day event runs from midnight to midnight
+    in ``timezone``, an IANA name); ``edits`` hold EXDATEs and RECURRENCE-ID overrides."""
+
+    subject: str
+    start: datetime
+    end: datetime
+    timezone: str
+    all_day: bool = False
+    rules: tuple[Rule, ...] = ()
+    extra_dates: bool = False
+    edits: tuple[OccurrenceEdit, ...] = ()
+
+
+def desired_from_event(event: CalendarEvent) -> Desired:
+    """The meeting the event should have; see the module docstring."""
+    zone = ZoneInfo(event.timezone)
+    start = _instant(event.start)
+    duration = minutes_between(event.start, event.end)
+    topic = _topic(event.subject)
+    if not event.rules and not event.extra_dates:
+        return Desired(
+            series=Series(
+                topic=topic, type=SCHEDULED, start=start, duration=duration, timezone=event.timezone
+            )
+        )
+    mapped = map_recurrence(
+        event.rules, start=event.start.astimezone(zone), extra_dates=event.extra_dates
+    )
+    if mapped.recurrence is None:
+        return Desired(
+            series=Series(
+                topic=topic,
+                type=NO_FIXED_TIME,
+                start=None,
+                duration=duration,
+                timezone=event.timezone,
+            ),
+            mapping=NO_FIXED_TIME_MAPPING,
+        )
+    series = Series(
+        topic=topic,
+        type=RECURRING,
+        start=start,
+        duration=duration,
+        timezone=event.timezone,
+        recurrence=mapped.recurrence,
+    )
+    return Desired(series=series, edits=_edits(event.edits, duration), mapping=EXACT)
+
+
+def minutes_between(start: datetime, end: datetime) -> int:
+    """Whole minutes from ``start`` to ``end``, rounded up: Zoom counts in minutes. In UTC:
+    Python subtracts two times of one zone by their wall clocks, ignoring a DST change."""
+    span = end.astimezone(UTC) - start.astimezone(UTC)
+    return max(1, math.ceil(span.total_seconds() / 60))
+
+
+def before(first: datetime, second: datetime) -> bool:
+    """``first < second`` as instants (see :func:`minutes_between`)."""
+    return first.astimezone(UTC) < second.astimezone(UTC)
+
+
+def _instant(moment: datetime) -> datetime:
+    return moment.astimezone(UTC).replace(microsecond=0)
+
+
+def _topic(subject: str) -> str:
+    text = " ".join(subject.split()) or DEFAULT_TOPIC
+    return text if len(text) <= MAX_TOPIC else text[: MAX_TOPIC - 1] + "…"
+
+
+def _edits(edits: tuple[OccurrenceEdit, ...], duration: int) -> tuple[OccurrenceEdit, ...]:
+    """One edit per occurrence (a cancellation beats a move), in UTC, no-op moves dropped."""
+    merged: dict[datetime, OccurrenceEdit] = {}
+    for edit in edits:
+        original = _instant(edit.original_start)
+        start = None if edit.start is None else _instant(edit.start)
+        length = edit.duration
+        if not edit.cancelled and start in (None, original) and length in (None, duration):
+            continue
+        normal = OccurrenceEdit(
+            original_start=original,
+            cancelled=edit.cancelled,
+            start=None if edit.cancelled or start == original else start,
+            duration=None if edit.cancelled or length == duration else length,
+        )
+        if original not in merged or normal.cancelled:
+            merged[original] = normal
+    return tuple(merged[key] for key in sorted(merged))

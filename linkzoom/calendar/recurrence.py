@@ -1,0 +1,182 @@
+"""From RFC 5545 recurrence to Zoom's ``recurrence`` object (pure).
+
+Zoom repeats a type-8 meeting daily (every 1-90 days), weekly (every 1-12 weeks, on a set of
+weekdays, weeks starting on Sunday) or monthly (every 1-3 months, on a day of the month or on
+the 1st-4th or last given weekday), ending after at most 60 occurrences; it keeps the wall-clock
+time in the meeting's own time zone. A rule maps *exactly* only when Zoom's occurrences are the
+calendar's, instant for instant. The rule is read in the event's time zone, so ``BYDAY=MO`` means
+Monday there, and Zoom gets that zone with the meeting.
+
+Everything else maps to a recurring meeting with no fixed time (type 3), whose one link serves
+every occurrence; that is never an error. It happens for: yearly and sub-daily rules; several
+RRULEs, RDATE or EXRULE; rules without an end or with more than 60 occurrences; intervals beyond
+Zoom's; BYMONTH/BYYEARDAY/BYWEEKNO/BYHOUR/BYMINUTE/BYSECOND; several or negative month days,
+month days 29-31 (Zoom does not document what it does in shorter months); 5th or 2nd-to-last
+weekdays, several weekdays a month; a weekly rule whose ``WKST`` groups its days into weeks
+differently than Zoom's Sunday weeks; and a DTSTART that is not itself an occurrence of the rule
+(RFC 5545 counts it anyway; Zoom would skip it).
+
+Counting and the DTSTART check use ``dateutil``'s RFC 5545 expansion; the mapping itself is
+structural, and the tests prove it against dateutil for every rule Zoom can express.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+from datetime import date, datetime, time, tzinfo
+from itertools import islice
+from typing import Literal
+
+from dateutil import rrule as du
+
+from linkzoom.calendar.rrule import Rule
+from linkzoom.zoom.models import Recurrence
+
+MAX_OCCURRENCES = 60
+MAX_INTERVAL = {"DAILY": 90, "WEEKLY": 12, "MONTHLY": 3}
+ZOOM_DAILY, ZOOM_WEEKLY, ZOOM_MONTHLY = 1, 2, 3
+_SAFE_MONTH_DAY = 28
+_DATEUTIL_FREQ: dict[str, Literal[1, 2, 3]] = {"DAILY": 3, "WEEKLY": 2, "MONTHLY": 1}  # dateutil's
+
+
+@dataclass(frozen=True, kw_only=True)
+class Mapping:
+    """The outcome: Zoom's recurrence (exact), or ``None`` with the reason (no fixed time)."""
+
+    recurrence: Recurrence | None
+    reason: str | None = None
+
+    @property
+    def exact(self) -> bool:
+        return self.recurrence is not None
+
+
+def _loose(reason: str) -> Mapping:
+    return Mapping(recurrence=None, reason=reason)
+
+
+def map_recurrence(rules: Sequence[Rule], *, start: datetime, extra_dates: bool = False) -> Mapping:
+    """Map an event's rules; ``start`` is DTSTART, aware, in the event's own time zone;
+    ``extra_dates`` says the event also has RDATE or EXRULE."""
+    if extra_dates:
+        return _loose("RDATE and EXRULE have no Zoom equivalent")
+    if len(rules) != 1:
+        return _loose("Zoom meetings follow one recurrence rule")
+    return map_rule(rules[0], start=start)
+
+
+def map_rule(rule: Rule, *, start: datetime) -> Mapping:
+    """See the module docstring."""
+    if rule.freq not in MAX_INTERVAL:
+        return _loose(f"Zoom does not repeat {rule.freq.lower()}")
+    if any(
+        (rule.bymonth, rule.byyearday, rule.byweekno, rule.byhour, rule.byminute, rule.bysecond)
+    ):
+        return _loose("the rule filters by parts Zoom does not have")
+    if rule.count is None and rule.until is None:
+        return _loose("Zoom meetings end after at most 60 occurrences; this rule has no end")
+    if rule.interval > MAX_INTERVAL[rule.freq]:
+        return _loose(f"Zoom repeats {rule.freq.lower()} at most every {MAX_INTERVAL[rule.freq]}")
+    # The shape first: only rules of Zoom's shapes are expanded, and those match often, so the
+    # expansion is quick (a rule matching nothing would make dateutil search for millennia).
+    shape = _shape(rule, start=start)
+    if isinstance(shape, str):
+        return _loose(shape)
+    try:
+        expansion = expand(rule, start=start, limit=MAX_OCCURRENCES + 1)
+        sunday_weeks = expansion
+        if shape.type == ZOOM_WEEKLY and rule.interval > 1:
+            sunday_weeks = expand(rule, start=start, limit=MAX_OCCURRENCES + 1, wkst=du.SU.weekday)
+    except (ValueError, OverflowError):  # dateutil refuses some valid-looking rules
+        return _loose("the rule cannot be expanded")
+    if not expansion or expansion[0] != start:
+        return _loose("DTSTART is not an occurrence of the rule")
+    if len(expansion) > MAX_OCCURRENCES:
+        return _loose("Zoom meetings end after at most 60 occurrences")
+    if sunday_weeks != expansion:
+        return _loose("WKST groups the weekdays into weeks unlike Zoom's Sunday weeks")
+    # A daily rule on some weekdays became weekly; its interval is 1 (checked in _shape).
+    interval = rule.interval if rule.freq != "DAILY" or shape.type == ZOOM_DAILY else 1
+    return Mapping(recurrence=replace(shape, repeat_interval=interval, end_times=len(expansion)))
+
+
+def _shape(rule: Rule, *, start: datetime) -> Recurrence | str:
+    """Zoom's type and pattern for the rule (interval and end still to fill in), or why there
+    is none."""
+    ordinals = [n for n, _ in rule.byday if n is not None]
+    if rule.freq == "DAILY":
+        if rule.bymonthday or rule.bysetpos or ordinals:
+            return "Zoom's daily meetings cannot be filtered"
+        if not rule.byday:
+            return Recurrence(type=ZOOM_DAILY)
+        if rule.interval != 1:
+            return "every n days on some weekdays has no Zoom form"
+        return Recurrence(type=ZOOM_WEEKLY, weekly_days=_zoom_days(d for _, d in rule.byday))
+    if rule.freq == "WEEKLY":
+        if rule.bymonthday or rule.bysetpos or ordinals:
+            return "Zoom's weekly meetings cannot be filtered that way"
+        days = [d for _, d in rule.byday] or [start.weekday()]
+        return Recurrence(type=ZOOM_WEEKLY, weekly_days=_zoom_days(days))
+    return _monthly_shape(rule, start=start)
+
+
+def _monthly_shape(rule: Rule, *, start: datetime) -> Recurrence | str:
+    if rule.bymonthday:
+        if rule.byday or rule.bysetpos or len(rule.bymonthday) != 1:
+            return "Zoom's monthly meetings fall on one day of the month"
+        return _month_day(rule.bymonthday[0])
+    if not rule.byday:
+        return _month_day(start.day)
+    if len(rule.byday) != 1 or len(rule.bysetpos) > 1:
+        return "Zoom's monthly meetings fall on one weekday of the month"
+    ordinal, weekday = rule.byday[0]
+    if (ordinal is None) == (not rule.bysetpos):
+        return "Zoom's monthly weekday needs exactly one position (1st-4th or last)"
+    position = ordinal if ordinal is not None else rule.bysetpos[0]
+    if position not in (1, 2, 3, 4, -1):
+        return "Zoom's monthly weekday is the 1st, 2nd, 3rd, 4th or last"
+    return Recurrence(type=ZOOM_MONTHLY, monthly_week=position, monthly_week_day=_zoom_day(weekday))
+
+
+def _month_day(day: int) -> Recurrence | str:
+    if not 1 <= day <= _SAFE_MONTH_DAY:
+        return "Zoom does not document its monthly meetings on days 29-31 or counted from the end"
+    return Recurrence(type=ZOOM_MONTHLY, monthly_day=day)
+
+
+def _zoom_day(weekday: int) -> int:
+    """Python's weekday (0 = Monday) as Zoom's (1 = Sunday … 7 = Saturday)."""
+    return (weekday + 1) % 7 + 1
+
+
+def _zoom_days(weekdays: Iterable[int]) -> str:
+    days = {_zoom_day(d) for d in weekdays}
+    return ",".join(str(d) for d in sorted(days))
+
+
+def expand(rule: Rule, *, start: datetime, limit: int, wkst: int | None = None) -> list[datetime]:
+    """The rule's first ``limit`` occurrences (RFC 5545, via dateutil), aware in ``start``'s
+    zone. An UNTIL that is a date or a floating time is read in that zone, inclusively."""
+    zone = start.tzinfo
+    assert zone is not None, "start must be aware"
+    generator = du.rrule(
+        _DATEUTIL_FREQ[rule.freq],
+        dtstart=start,
+        interval=rule.interval,
+        count=rule.count,
+        until=_until(rule.until, zone),
+        wkst=rule.wkst if wkst is None else wkst,
+        byweekday=[du.weekday(d, n) for n, d in rule.byday] or None,
+        bymonthday=rule.bymonthday or None,
+        bysetpos=rule.bysetpos or None,
+    )
+    return list(islice(generator, limit))
+
+
+def _until(until: date | datetime | None, zone: tzinfo) -> datetime | None:
+    if until is None:
+        return None
+    if not isinstance(until, datetime):
+        return datetime.combine(until, time(23, 59, 59), tzinfo=zone)
+    return until if until.tzinfo is not None else until.replace(tzinfo=zone)

@@ -1,0 +1,197 @@
+"""Carries out the plan for one binding under its lease, and records what Zoom answered.
+
+A pass loads the binding (leased to us), folds in what webhooks reported, then plans, calls,
+records and plans again, until the plan is empty, a call fails, or there is nothing to do but
+wait (a lost create not yet provably lost). Each answer is stored, under the lease, before the
+next call; a create is marked in doubt *before* it is sent. So a process killed at any instant
+leaves a binding the next pass, in any process, continues correctly: no meeting is lost and none
+is made twice.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+
+from linkzoom.calendar import store
+from linkzoom.calendar.backoff import judge
+from linkzoom.calendar.calls import ZoomCalls
+from linkzoom.calendar.models import DELETING, PENDING, SYNCED
+from linkzoom.calendar.plan import plan
+from linkzoom.calendar.steps import LeaseLost, Next, Steps, Work
+from linkzoom.clock import Clock
+from linkzoom.problems import Problem
+from linkzoom.store.db import SessionFactory, transaction
+
+log = logging.getLogger(__name__)
+
+MAX_ROUNDS = 12
+
+
+@dataclass(frozen=True, kw_only=True)
+class PassResult:
+    """``ran``: the binding was ours to work on. ``created``: a meeting came into being (or a
+    lost one was found). ``problem``: the failure that ended the pass."""
+
+    ran: bool
+    created: bool = False
+    problem: Problem | None = None
+    in_doubt: bool = False
+    removed: bool = False
+
+
+class Runner:
+    def __init__(
+        self,
+        *,
+        sessions: SessionFactory,
+        calls: ZoomCalls,
+        clock: Clock,
+        doubt_window: timedelta,
+        attempt_timeout: float,
+        jitter: Callable[[], float] = random.random,
+    ) -> None:
+        self._sessions = sessions
+        self._clock = clock
+        self._jitter = jitter
+        self._steps = Steps(
+            sessions=sessions,
+            calls=calls,
+            clock=clock,
+            doubt_window=doubt_window,
+            attempt_timeout=attempt_timeout,
+        )
+
+    async def run(self, binding_id: int, *, owner: str, until_created: bool = False) -> PassResult:
+        """One pass over a binding leased to ``owner``; ``until_created`` stops as soon as a
+        meeting exists (the add-in is waiting for its link), leaving the rest due at once."""
+        try:
+            work = await self._begin(binding_id, owner)
+            if work is None:
+                return PassResult(ran=False)
+            return await self._rounds(work, until_created)
+        except LeaseLost:
+            log.info("calendar binding lease lost", extra={"binding_id": binding_id})
+            return PassResult(ran=False)
+
+    async def _begin(self, binding_id: int, owner: str) -> Work | None:
+        now = self._clock()
+        async with transaction(self._sessions) as session:
+            binding = await store.load(session, binding_id=binding_id)
+            if binding is None or binding.lease_owner != owner:
+                return None
+            account = await store.zoom_account_of(session, user_id=binding.user_id)
+            confirmed, lost_at = binding.confirmed, binding.lost_at
+            gone = binding.zoom_deleted_meeting_id
+            if confirmed is not None and gone == confirmed.meeting_id:
+                confirmed, lost_at = None, None if binding.desired.deleted else now
+            elif confirmed is not None and binding.zoom_changed_at is not None:
+                confirmed = replace(confirmed, stale=True)
+            if gone is not None or binding.zoom_changed_at is not None:
+                await store.save(
+                    session,
+                    binding_id=binding_id,
+                    owner=owner,
+                    now=now,
+                    confirmed=confirmed,
+                    in_doubt=binding.in_doubt,
+                    lost_at=lost_at,
+                )
+                await store.clear_signals(
+                    session,
+                    binding_id=binding_id,
+                    deleted_meeting_id=gone,
+                    changed_at=binding.zoom_changed_at,
+                )
+        return Work(
+            id=binding.id,
+            user_id=binding.user_id,
+            account=account,
+            owner=owner,
+            desired=binding.desired,
+            version=binding.version,
+            attempts=binding.attempts,
+            confirmed=confirmed,
+            in_doubt=binding.in_doubt,
+            lost_at=lost_at,
+            link_changed=binding.link_changed,
+        )
+
+    async def _rounds(self, work: Work, until_created: bool) -> PassResult:
+        for _ in range(MAX_ROUNDS):
+            now = self._clock()
+            actions = plan(work.desired, work.confirmed, work.in_doubt, now)
+            if not actions:
+                await self._release(work, status=SYNCED, due_at=None)
+                return self._result(work)
+            if until_created and work.confirmed is not None:
+                await self._release(work, status=self._busy(work), due_at=now)
+                return self._result(work)
+            for action in actions:
+                try:
+                    step = await self._steps.perform(action, work)
+                except Problem as exc:
+                    return await self._failed(work, exc)
+                if isinstance(step, datetime):
+                    await self._release(
+                        work,
+                        status=self._busy(work),
+                        due_at=step,
+                        error="Zoom has not answered a change yet; looking again shortly.",
+                    )
+                    return self._result(work)
+                if step is Next.REMOVED:
+                    return PassResult(ran=True, removed=True)
+                if step is Next.REPLAN:
+                    break
+            await self._refresh(work)
+        await self._release(work, status=self._busy(work), due_at=self._clock())
+        return self._result(work)
+
+    def _busy(self, work: Work) -> str:
+        return DELETING if work.desired.deleted else PENDING
+
+    def _result(self, work: Work, problem: Problem | None = None) -> PassResult:
+        return PassResult(
+            ran=True, created=work.created, problem=problem, in_doubt=work.in_doubt is not None
+        )
+
+    async def _failed(self, work: Work, problem: Problem) -> PassResult:
+        verdict = judge(problem, attempts=work.attempts, now=self._clock(), jitter=self._jitter())
+        status = verdict.status
+        if work.desired.deleted and status == PENDING:
+            status = DELETING
+        work.attempts += 1 if verdict.counts else 0
+        await self._release(work, status=status, due_at=verdict.retry_at, error=verdict.message)
+        log.info(
+            "calendar binding pass failed",
+            extra={"binding_id": work.id, "problem": problem.code, "status": status},
+        )
+        return self._result(work, problem)
+
+    async def _release(
+        self, work: Work, *, status: str, due_at: datetime | None, error: str | None = None
+    ) -> None:
+        async with transaction(self._sessions) as session:
+            await store.release(
+                session,
+                binding_id=work.id,
+                owner=work.owner,
+                version=work.version,
+                status=status,
+                due_at=due_at,
+                last_error=error,
+                attempts=work.attempts if error is not None else 0,
+                now=self._clock(),
+            )
+
+    async def _refresh(self, work: Work) -> None:
+        """Take in a calendar change that arrived while we were calling Zoom."""
+        async with transaction(self._sessions) as session:
+            binding = await store.load(session, binding_id=work.id)
+        if binding is None or binding.lease_owner != work.owner:
+            raise LeaseLost
+        work.desired, work.version = binding.desired, binding.version

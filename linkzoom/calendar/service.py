@@ -1,0 +1,253 @@
+"""Calendar use cases for the add-in: turn Zoom on for an event, look at it, turn it off.
+
+A PUT records the desired meeting and leaves the rest to the reconciler, with one exception:
+an event that has never had a meeting gets one *in the request*, because the add-in must insert
+the link into the event now. If that create fails, nothing is kept (a create that may have
+reached Zoom is kept as "deleted", so the reconciler finds and removes what it made). Edits are
+debounced: a binding becomes due ``SETTLE`` after its latest edit (but no later than
+``MAX_SETTLE`` after the first unapplied one), so quick successive edits make one Zoom call.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import weakref
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+
+from sqlalchemy.exc import IntegrityError
+
+from linkzoom.calendar import store
+from linkzoom.calendar.calls import ZoomCalls
+from linkzoom.calendar.event import CalendarEvent, desired_from_event
+from linkzoom.calendar.models import DELETING, PENDING, SYNCED, Desired
+from linkzoom.calendar.pacing import AccountPacer
+from linkzoom.calendar.plan import plan
+from linkzoom.calendar.runner import Runner
+from linkzoom.problems import (
+    NotFound,
+    ReauthorizationRequired,
+    ServiceUnavailable,
+    ZoomNotLinked,
+    ZoomUnavailable,
+)
+from linkzoom.runtime import Runtime
+from linkzoom.store.db import transaction
+from linkzoom.zoom import service as zoom_service
+
+SETTLE = timedelta(seconds=1)
+MAX_SETTLE = timedelta(seconds=10)
+LEASE_WAIT = 5.0  # seconds a request waits for a worker to hand a binding over
+_CAS_TRIES = 5
+
+
+@dataclass(frozen=True, kw_only=True)
+class Answer:
+    binding: store.Binding
+    created: bool
+
+
+class Mirror:
+    """The calendar mirror of one process: the account pacer (shared by requests and the
+    reconciler, so the process queues its own calls), the Zoom calls and the runner."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self.sessions = runtime.sessions
+        self.clock = runtime.clock
+        self.pacer = AccountPacer(runtime.sessions)
+        timeout = runtime.settings.zoom_timeout_seconds
+        # The lease must outlast a pass's longest call with retries; workers renew theirs.
+        self.request_lease = timedelta(seconds=max(30.0, 4 * timeout))
+        self.runner = Runner(
+            sessions=runtime.sessions,
+            calls=ZoomCalls(runtime.meetings, self.pacer),
+            clock=runtime.clock,
+            # A lost create is provably lost once three client timeouts have passed.
+            doubt_window=timedelta(seconds=max(5.0, 3 * timeout)),
+            attempt_timeout=timeout,
+        )
+        self.service = CalendarService(self)
+
+
+_MIRRORS: dict[int, Mirror] = {}
+
+
+def mirror_of(runtime: Runtime) -> Mirror:
+    """This process's mirror for ``runtime``, made on first use and dropped with the runtime."""
+    key = id(runtime)
+    mirror = _MIRRORS.get(key)
+    if mirror is None:
+        mirror = _MIRRORS[key] = Mirror(runtime)
+        weakref.finalize(runtime, _MIRRORS.pop, key, None)
+    return mirror
+
+
+class CalendarService:
+    def __init__(self, mirror: Mirror) -> None:
+        self._mirror = mirror
+        self._sessions = mirror.sessions
+        self._clock = mirror.clock
+
+    async def put(self, *, user_id: int, event_key: str, event: CalendarEvent) -> Answer:
+        """Record the event's meeting; create it now if the event never had one."""
+        desired = desired_from_event(event)
+        await self._require_zoom(user_id)
+        binding, fresh = await self._record(user_id, event_key, desired)
+        if not fresh and not (binding.confirmed is None and binding.lost_at is None):
+            return Answer(binding=binding, created=False)
+        return await self._create_now(binding, fresh)
+
+    async def get(self, *, user_id: int, event_key: str) -> store.Binding:
+        async with transaction(self._sessions) as session:
+            binding = await store.find(session, user_id=user_id, event_key=event_key)
+        if binding is None or (binding.desired.deleted and binding.confirmed is None):
+            raise NotFound("This event has no Zoom meeting.")
+        return binding
+
+    async def delete(self, *, user_id: int, event_key: str) -> bool:
+        """Turn Zoom off for the event: ``True`` if a meeting is being deleted (the reconciler
+        does it), ``False`` if there was nothing at Zoom."""
+        for _ in range(_CAS_TRIES):
+            now = self._clock()
+            async with transaction(self._sessions) as session:
+                binding = await store.find(session, user_id=user_id, event_key=event_key)
+                if binding is None:
+                    return False
+                idle = binding.lease_until is None or binding.lease_until < now
+                if binding.confirmed is None and binding.in_doubt is None and idle:
+                    await store.remove(session, binding_id=binding.id)
+                    return False
+                due_at, settle_from = _debounce(binding, now)
+                desired = replace(binding.desired, deleted=True)
+                if await store.record_desired(
+                    session,
+                    binding=binding,
+                    desired=desired,
+                    status=DELETING,
+                    due_at=due_at,
+                    settle_from=settle_from,
+                    link_seen=False,
+                    now=now,
+                ):
+                    return True
+        raise ServiceUnavailable("The event changed too often at once; try again.")
+
+    async def _require_zoom(self, user_id: int) -> None:
+        async with transaction(self._sessions) as session:
+            status = await zoom_service.status(session, user_id=user_id, now=self._clock())
+        if status.reauthorization_required:
+            raise ReauthorizationRequired(
+                "Your yearly Zoom authorization has lapsed; authorize Zoom again.", user_id=user_id
+            )
+        if not status.linked:
+            raise ZoomNotLinked("Connect your Zoom account first.", user_id=user_id)
+
+    async def _record(
+        self, user_id: int, event_key: str, desired: Desired
+    ) -> tuple[store.Binding, bool]:
+        """Store the desired meeting; ``True`` if the binding is new (and leased to nobody)."""
+        for _ in range(_CAS_TRIES):
+            now = self._clock()
+            try:
+                async with transaction(self._sessions) as session:
+                    binding = await store.find(session, user_id=user_id, event_key=event_key)
+                    if binding is None:
+                        binding_id = await store.insert(
+                            session,
+                            user_id=user_id,
+                            event_key=event_key,
+                            desired=desired,
+                            status=PENDING,
+                            due_at=now,
+                            settle_from=now,
+                            now=now,
+                        )
+                        fresh = True
+                    else:
+                        actions = plan(desired, binding.confirmed, binding.in_doubt, now)
+                        due_at: datetime | None = binding.due_at  # nothing to send: as it was
+                        settle_from: datetime | None = None
+                        if actions:
+                            due_at, settle_from = _debounce(binding, now)
+                        if not await store.record_desired(
+                            session,
+                            binding=binding,
+                            desired=desired,
+                            status=PENDING if actions else SYNCED,
+                            due_at=due_at,
+                            settle_from=settle_from,
+                            link_seen=True,
+                            now=now,
+                        ):
+                            continue
+                        binding_id, fresh = binding.id, False
+                    stored = await store.load(session, binding_id=binding_id)
+            except IntegrityError:
+                continue  # another request created the binding just now: update it instead
+            assert stored is not None
+            if binding is not None and binding.link_changed:
+                # This answer tells the add-in about the new link; later ones need not.
+                stored = replace(stored, link_changed=True)
+            return stored, fresh
+        raise ServiceUnavailable("The event changed too often at once; try again.")
+
+    async def _create_now(self, binding: store.Binding, fresh: bool) -> Answer:
+        owner = "request:" + secrets.token_hex(8)
+        if not await self._lease(binding.id, owner):
+            return Answer(binding=binding, created=False)  # a worker is on it
+        result = await self._mirror.runner.run(binding.id, owner=owner, until_created=True)
+        async with transaction(self._sessions) as session:
+            current = await store.load(session, binding_id=binding.id)
+        if current is None:
+            raise NotFound("This event has no Zoom meeting.")
+        if current.confirmed is not None:
+            return Answer(binding=current, created=result.created)
+        problem = result.problem
+        if problem is None and result.in_doubt:
+            problem = ZoomUnavailable("Zoom has not confirmed the meeting yet; try again shortly.")
+        if problem is None:
+            return Answer(binding=current, created=False)  # a worker took it over
+        await self._abandon(current, fresh)
+        raise problem
+
+    async def _lease(self, binding_id: int, owner: str) -> bool:
+        deadline = asyncio.get_running_loop().time() + LEASE_WAIT
+        while True:
+            now = self._clock()
+            async with transaction(self._sessions) as session:
+                if await store.take_lease(
+                    session,
+                    binding_id=binding_id,
+                    owner=owner,
+                    now=now,
+                    until=now + self._mirror.request_lease,
+                ):
+                    return True
+            if asyncio.get_running_loop().time() >= deadline:
+                return False
+            await asyncio.sleep(0.1)
+
+    async def _abandon(self, binding: store.Binding, fresh: bool) -> None:
+        """The add-in gets an error and no link: keep nothing, except what is needed to find
+        and delete a meeting a lost create may have made."""
+        now = self._clock()
+        async with transaction(self._sessions) as session:
+            if fresh and binding.in_doubt is None:
+                await store.remove(session, binding_id=binding.id)
+                return
+            await store.record_desired(
+                session,
+                binding=binding,
+                desired=replace(binding.desired, deleted=True),
+                status=DELETING,
+                due_at=binding.due_at or now,
+                settle_from=None,
+                link_seen=False,
+                now=now,
+            )
+
+
+def _debounce(binding: store.Binding, now: datetime) -> tuple[datetime, datetime]:
+    settle_from = binding.settle_from or now
+    return min(now + SETTLE, settle_from + MAX_SETTLE), settle_from

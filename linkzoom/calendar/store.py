@@ -1,0 +1,375 @@
+"""Reading and writing ``calendar_bindings``: the caller owns the session and the transaction.
+
+Concurrency rules, the same on SQLite and PostgreSQL:
+
+* ``desired_version`` counts every input the reconciler must look at (a calendar change or a
+  Zoom webhook). Writers of the desired state compare-and-swap on it; the reconciler releases a
+  binding as "done" only if it is unchanged, so no change is ever acknowledged unseen.
+* Only the lease holder writes Zoom's side (``confirmed``, ``in_doubt``, …): every such write is
+  ``WHERE lease_owner = :me``, so a worker whose lease lapsed cannot clobber its successor.
+* Claims take due, unleased rows in one ``UPDATE … WHERE id IN (SELECT … FOR UPDATE SKIP
+  LOCKED)``: on PostgreSQL concurrent workers skip each other's rows instead of queueing; SQLite
+  has one writer at a time anyway.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import bindparam, case, delete, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from linkzoom.calendar import codec
+from linkzoom.calendar.models import Confirmed, Desired, InDoubt
+from linkzoom.store.calendar_tables import CalendarBinding
+from linkzoom.store.models import ZoomGrant
+from linkzoom.store.types import TZDateTime
+
+_NO_SYNC = {"synchronize_session": False}
+
+
+@dataclass(frozen=True, kw_only=True)
+class Binding:
+    """A snapshot of one row, decoded."""
+
+    id: int
+    user_id: int
+    event_key: str
+    desired: Desired
+    version: int
+    confirmed: Confirmed | None
+    in_doubt: InDoubt | None
+    status: str
+    last_error: str | None
+    attempts: int
+    due_at: datetime | None
+    settle_from: datetime | None
+    lease_owner: str | None
+    lease_until: datetime | None
+    lost_at: datetime | None
+    link_changed: bool
+    zoom_deleted_meeting_id: int | None
+    zoom_changed_at: datetime | None
+
+
+def _decode(row: CalendarBinding) -> Binding:
+    return Binding(
+        id=row.id,
+        user_id=row.user_id,
+        event_key=row.event_key,
+        desired=codec.desired_from_json(row.desired),
+        version=row.desired_version,
+        confirmed=None if row.confirmed is None else codec.confirmed_from_json(row.confirmed),
+        in_doubt=None if row.in_doubt is None else codec.in_doubt_from_json(row.in_doubt),
+        status=row.status,
+        last_error=row.last_error,
+        attempts=row.attempts,
+        due_at=row.due_at,
+        settle_from=row.settle_from,
+        lease_owner=row.lease_owner,
+        lease_until=row.lease_until,
+        lost_at=row.lost_at,
+        link_changed=row.link_changed,
+        zoom_deleted_meeting_id=row.zoom_deleted_meeting_id,
+        zoom_changed_at=row.zoom_changed_at,
+    )
+
+
+async def find(session: AsyncSession, *, user_id: int, event_key: str) -> Binding | None:
+    row = await session.scalar(
+        select(CalendarBinding).where(
+            CalendarBinding.user_id == user_id, CalendarBinding.event_key == event_key
+        )
+    )
+    return None if row is None else _decode(row)
+
+
+async def load(session: AsyncSession, *, binding_id: int) -> Binding | None:
+    row = await session.get(CalendarBinding, binding_id, populate_existing=True)
+    return None if row is None else _decode(row)
+
+
+async def insert(
+    session: AsyncSession,
+    *,
+    user_id: int,
+    event_key: str,
+    desired: Desired,
+    status: str,
+    due_at: datetime | None,
+    settle_from: datetime | None,
+    now: datetime,
+) -> int:
+    """A new binding (raises ``IntegrityError`` if the event already has one)."""
+    row = CalendarBinding(
+        user_id=user_id,
+        event_key=event_key,
+        desired=codec.desired_to_json(desired),
+        desired_version=1,
+        deleted=desired.deleted,
+        status=status,
+        attempts=0,
+        due_at=due_at,
+        settle_from=settle_from,
+        link_changed=False,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(row)
+    await session.flush()
+    return row.id
+
+
+async def record_desired(
+    session: AsyncSession,
+    *,
+    binding: Binding,
+    desired: Desired,
+    status: str,
+    due_at: datetime | None,
+    settle_from: datetime | None,
+    link_seen: bool,
+    now: datetime,
+) -> bool:
+    """Store a new desired state if nobody changed the row since ``binding`` was read."""
+    values: dict[str, Any] = {
+        "desired": codec.desired_to_json(desired),
+        "desired_version": binding.version + 1,
+        "deleted": desired.deleted,
+        "status": status,
+        "due_at": due_at,
+        "settle_from": settle_from,
+        "updated_at": now,
+    }
+    if link_seen:
+        values["link_changed"] = False
+    result = await session.execute(
+        update(CalendarBinding)
+        .where(
+            CalendarBinding.id == binding.id,
+            CalendarBinding.desired_version == binding.version,
+        )
+        .values(**values)
+        .execution_options(**_NO_SYNC)
+    )
+    return _count(result) == 1
+
+
+async def signal(session: AsyncSession, *, binding_id: int, now: datetime, **values: Any) -> None:
+    """A webhook told us something: note it and make the binding due at once."""
+    await session.execute(
+        update(CalendarBinding)
+        .where(CalendarBinding.id == binding_id)
+        .values(
+            desired_version=CalendarBinding.desired_version + 1,
+            due_at=now,
+            updated_at=now,
+            **values,
+        )
+        .execution_options(**_NO_SYNC)
+    )
+
+
+async def take_lease(
+    session: AsyncSession, *, binding_id: int, owner: str, now: datetime, until: datetime
+) -> bool:
+    result = await session.execute(
+        update(CalendarBinding)
+        .where(
+            CalendarBinding.id == binding_id,
+            or_(
+                CalendarBinding.lease_until.is_(None),
+                CalendarBinding.lease_until < now,
+                CalendarBinding.lease_owner == owner,
+            ),
+        )
+        .values(lease_owner=owner, lease_until=until)
+        .execution_options(**_NO_SYNC)
+    )
+    return _count(result) == 1
+
+
+async def claim_due(
+    session: AsyncSession, *, owner: str, now: datetime, until: datetime, limit: int
+) -> list[int]:
+    """Lease up to ``limit`` bindings that are due and not leased; their ids, oldest first."""
+    free = or_(CalendarBinding.lease_until.is_(None), CalendarBinding.lease_until < now)
+    due = (
+        select(CalendarBinding.id)
+        .where(CalendarBinding.due_at <= now, free)
+        .order_by(CalendarBinding.due_at)
+        .limit(limit)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        due = due.with_for_update(skip_locked=True)
+    result = await session.execute(
+        update(CalendarBinding)
+        .where(CalendarBinding.id.in_(due.scalar_subquery()), free)
+        .values(lease_owner=owner, lease_until=until)
+        .returning(CalendarBinding.id)
+        .execution_options(**_NO_SYNC)
+    )
+    return list(result.scalars())
+
+
+async def extend_leases(
+    session: AsyncSession, *, owner: str, ids: list[int], until: datetime
+) -> None:
+    if ids:
+        await session.execute(
+            update(CalendarBinding)
+            .where(CalendarBinding.lease_owner == owner, CalendarBinding.id.in_(ids))
+            .values(lease_until=until)
+            .execution_options(**_NO_SYNC)
+        )
+
+
+async def release_all(session: AsyncSession, *, owner: str) -> None:
+    """Give up every lease of ``owner`` (a worker shutting down): others may continue at once."""
+    await session.execute(
+        update(CalendarBinding)
+        .where(CalendarBinding.lease_owner == owner)
+        .values(lease_owner=None, lease_until=None)
+        .execution_options(**_NO_SYNC)
+    )
+
+
+async def save(
+    session: AsyncSession,
+    *,
+    binding_id: int,
+    owner: str,
+    now: datetime,
+    confirmed: Confirmed | None,
+    in_doubt: InDoubt | None,
+    lost_at: datetime | None,
+    link_changed: bool | None = None,
+) -> bool:
+    """Zoom's side of the binding, written only while ``owner`` holds the lease."""
+    values: dict[str, Any] = {
+        "confirmed": None if confirmed is None else codec.confirmed_to_json(confirmed),
+        "zoom_meeting_id": None if confirmed is None else confirmed.meeting_id,
+        "in_doubt": None if in_doubt is None else codec.in_doubt_to_json(in_doubt),
+        "lost_at": lost_at,
+        "updated_at": now,
+    }
+    if link_changed is not None:
+        values["link_changed"] = link_changed
+    result = await session.execute(
+        update(CalendarBinding)
+        .where(CalendarBinding.id == binding_id, CalendarBinding.lease_owner == owner)
+        .values(**values)
+        .execution_options(**_NO_SYNC)
+    )
+    return _count(result) == 1
+
+
+async def clear_signals(
+    session: AsyncSession,
+    *,
+    binding_id: int,
+    deleted_meeting_id: int | None,
+    changed_at: datetime | None,
+) -> None:
+    """Forget the webhook notes we acted on, unless newer ones arrived meanwhile."""
+    if deleted_meeting_id is not None:
+        await session.execute(
+            update(CalendarBinding)
+            .where(
+                CalendarBinding.id == binding_id,
+                CalendarBinding.zoom_deleted_meeting_id == deleted_meeting_id,
+            )
+            .values(zoom_deleted_meeting_id=None)
+            .execution_options(**_NO_SYNC)
+        )
+    if changed_at is not None:
+        await session.execute(
+            update(CalendarBinding)
+            .where(CalendarBinding.id == binding_id, CalendarBinding.zoom_changed_at == changed_at)
+            .values(zoom_changed_at=None)
+            .execution_options(**_NO_SYNC)
+        )
+
+
+async def release(
+    session: AsyncSession,
+    *,
+    binding_id: int,
+    owner: str,
+    version: int,
+    status: str,
+    due_at: datetime | None,
+    last_error: str | None,
+    attempts: int,
+    now: datetime,
+) -> None:
+    """Hand the binding back. If its inputs changed since ``version`` was read, the outcome
+    only describes the old inputs: keep the due time the change set (never none)."""
+    mine = (CalendarBinding.id == binding_id, CalendarBinding.lease_owner == owner)
+    common = {
+        "lease_owner": None,
+        "lease_until": None,
+        "last_error": last_error,
+        "attempts": attempts,
+        "updated_at": now,
+    }
+    result = await session.execute(
+        update(CalendarBinding)
+        .where(*mine, CalendarBinding.desired_version == version)
+        .values(status=status, due_at=due_at, settle_from=None, **common)
+        .execution_options(**_NO_SYNC)
+    )
+    if _count(result) == 0:
+        later = case(
+            (CalendarBinding.due_at.is_(None), bindparam("now", now, type_=TZDateTime())),
+            else_=CalendarBinding.due_at,
+        )
+        await session.execute(
+            update(CalendarBinding)
+            .where(*mine)
+            .values(due_at=later, **common)
+            .execution_options(**_NO_SYNC)
+        )
+
+
+async def forget(session: AsyncSession, *, binding_id: int, owner: str, version: int) -> bool:
+    """Remove a binding the calendar no longer wants and Zoom no longer has."""
+    result = await session.execute(
+        delete(CalendarBinding)
+        .where(
+            CalendarBinding.id == binding_id,
+            CalendarBinding.lease_owner == owner,
+            CalendarBinding.desired_version == version,
+        )
+        .execution_options(**_NO_SYNC)
+    )
+    return _count(result) == 1
+
+
+async def remove(session: AsyncSession, *, binding_id: int) -> None:
+    await session.execute(delete(CalendarBinding).where(CalendarBinding.id == binding_id))
+
+
+async def zoom_account_of(session: AsyncSession, *, user_id: int) -> str | None:
+    result: str | None = await session.scalar(
+        select(ZoomGrant.zoom_account_id).where(ZoomGrant.user_id == user_id)
+    )
+    return result
+
+
+async def by_meeting(
+    session: AsyncSession, *, zoom_meeting_id: int, zoom_user_id: str | None
+) -> list[Binding]:
+    """Bindings mirrored by a Zoom meeting (of that Zoom user, when the webhook names one)."""
+    query = select(CalendarBinding).where(CalendarBinding.zoom_meeting_id == zoom_meeting_id)
+    if zoom_user_id:
+        query = query.join(ZoomGrant, ZoomGrant.user_id == CalendarBinding.user_id).where(
+            ZoomGrant.zoom_user_id == zoom_user_id
+        )
+    return [_decode(row) for row in (await session.scalars(query)).all()]
+
+
+def _count(result: Any) -> int:
+    return int(getattr(result, "rowcount", 0) or 0)

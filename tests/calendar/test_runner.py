@@ -1,0 +1,246 @@
+"""The reconciler against the Zoom sandbox process, on both databases, with a fake clock."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from linkzoom.calendar.event import CalendarEvent
+from linkzoom.calendar.models import EXACT, NO_FIXED_TIME_MAPPING, PENDING, SYNCED, OccurrenceEdit
+from linkzoom.calendar.rrule import parse_rule
+from linkzoom.calendar.service import mirror_of
+from linkzoom.problems import NotFound, ZoomUnavailable
+from linkzoom.runtime import Runtime
+from tests.calendar.conftest import DAILY_WRITE_LIMIT
+from tests.calendar.harness import (
+    SandboxProcess,
+    advance,
+    align_clocks,
+    binding,
+    drain,
+    link_user,
+)
+from tests.support.clock import FakeClock
+
+BERLIN = ZoneInfo("Europe/Berlin")
+
+
+def event(start: datetime, minutes: int = 30, subject: str = "Planning") -> CalendarEvent:
+    local = start.astimezone(BERLIN)
+    return CalendarEvent(
+        subject=subject,
+        start=local,
+        end=local + timedelta(minutes=minutes),
+        timezone="Europe/Berlin",
+    )
+
+
+async def test_first_put_creates_in_request_and_a_later_edit_is_one_update(
+    runtime: Runtime, sandbox: SandboxProcess, clock: FakeClock
+) -> None:
+    align_clocks(sandbox, clock)
+    user_id = await link_user(runtime, sandbox, "alice")
+    mirror = mirror_of(runtime)
+    start = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+    first = await mirror.service.put(user_id=user_id, event_key="ev-1", event=event(start))
+    assert first.created and first.binding.status == SYNCED
+    confirmed = first.binding.confirmed
+    assert confirmed is not None
+    (meeting,) = sandbox.meetings()
+    assert meeting["id"] == confirmed.meeting_id
+    assert meeting["start_time"] == "2026-12-01T09:00:00Z" and meeting["duration"] == 30
+    assert meeting["timezone"] == "Europe/Berlin" and meeting["type"] == 2
+
+    later = start + timedelta(hours=2)
+    for minutes in (45, 50, 60):
+        answer = await mirror.service.put(
+            user_id=user_id, event_key="ev-1", event=event(later, minutes)
+        )
+        assert not answer.created and answer.binding.status == PENDING
+    clock.advance(seconds=2)
+    await drain(mirror, clock)
+    (meeting,) = sandbox.meetings()
+    assert meeting["start_time"] == "2026-12-01T11:00:00Z" and meeting["duration"] == 60
+    assert sandbox.calls()["meetings.update"] == {"204": 1}
+    done = await binding(mirror, user_id=user_id, event_key="ev-1")
+    assert done.status == SYNCED and done.due_at is None
+
+
+def weekly(
+    start: datetime, *, exdates: tuple[datetime, ...] = (), moved: bool = False
+) -> CalendarEvent:
+    local = start.astimezone(BERLIN)
+    edits = [OccurrenceEdit(original_start=e, cancelled=True) for e in exdates]
+    if moved:
+        second = local + timedelta(days=2)
+        edits.append(
+            OccurrenceEdit(original_start=second, start=second + timedelta(hours=3), duration=45)
+        )
+    return CalendarEvent(
+        subject="Standup",
+        start=local,
+        end=local + timedelta(minutes=30),
+        timezone="Europe/Berlin",
+        rules=(parse_rule("FREQ=WEEKLY;BYDAY=MO,WE;COUNT=6"),),
+        edits=tuple(edits),
+    )
+
+
+def occurrences(meeting: dict[str, Any]) -> list[tuple[str, int]]:
+    return [(o["start_time"], o["duration"]) for o in meeting["occurrences"]]
+
+
+async def test_recurring_event_with_cancelled_and_moved_occurrences(
+    runtime: Runtime, sandbox: SandboxProcess, clock: FakeClock
+) -> None:
+    align_clocks(sandbox, clock)
+    user_id = await link_user(runtime, sandbox, "alice")
+    mirror = mirror_of(runtime)
+    monday = datetime(2026, 12, 7, 8, 0, tzinfo=UTC)  # 09:00 in Berlin
+    third = monday + timedelta(days=7)
+    answer = await mirror.service.put(
+        user_id=user_id, event_key="series", event=weekly(monday, exdates=(third,), moved=True)
+    )
+    assert answer.created and answer.binding.desired.mapping == EXACT
+    await drain(mirror, clock)
+    (meeting,) = sandbox.meetings()
+    assert meeting["type"] == 8
+    assert meeting["recurrence"] == {
+        "type": 2,
+        "repeat_interval": 1,
+        "weekly_days": "2,4",
+        "end_times": 6,
+    }
+    assert occurrences(meeting) == [
+        ("2026-12-07T08:00:00Z", 30),
+        ("2026-12-09T11:00:00Z", 45),
+        ("2026-12-16T08:00:00Z", 30),
+        ("2026-12-21T08:00:00Z", 30),
+        ("2026-12-23T08:00:00Z", 30),
+    ]
+    assert (await binding(mirror, user_id=user_id, event_key="series")).status == SYNCED
+
+    # The calendar restores the cancelled occurrence: Zoom cannot, so the series is sent again
+    # (renumbering every occurrence) and the moved one is moved again.
+    await mirror.service.put(user_id=user_id, event_key="series", event=weekly(monday, moved=True))
+    clock.advance(seconds=2)
+    await drain(mirror, clock)
+    (meeting,) = sandbox.meetings()
+    assert len(occurrences(meeting)) == 6 and ("2026-12-14T08:00:00Z", 30) in occurrences(meeting)
+    assert ("2026-12-09T11:00:00Z", 45) in occurrences(meeting)
+
+
+async def test_rule_zoom_cannot_express_gets_a_meeting_without_fixed_time(
+    runtime: Runtime, sandbox: SandboxProcess, clock: FakeClock
+) -> None:
+    align_clocks(sandbox, clock)
+    user_id = await link_user(runtime, sandbox, "alice")
+    mirror = mirror_of(runtime)
+    start = datetime(2026, 12, 24, 17, 0, tzinfo=BERLIN)
+    yearly = CalendarEvent(
+        subject="Carols",
+        start=start,
+        end=start + timedelta(hours=1),
+        timezone="Europe/Berlin",
+        rules=(parse_rule("FREQ=YEARLY;COUNT=5"),),
+    )
+    answer = await mirror.service.put(user_id=user_id, event_key="yearly", event=yearly)
+    assert answer.created and answer.binding.desired.mapping == NO_FIXED_TIME_MAPPING
+    (meeting,) = sandbox.meetings()
+    assert meeting["type"] == 3 and "start_time" not in meeting
+
+
+async def test_a_lost_create_is_found_again_not_made_twice(
+    runtime: Runtime, sandbox: SandboxProcess, clock: FakeClock
+) -> None:
+    align_clocks(sandbox, clock)
+    user_id = await link_user(runtime, sandbox, "alice")
+    mirror = mirror_of(runtime)
+    # Zoom makes the meeting, but only after our client (1 s timeout) has given up.
+    sandbox.control(
+        "POST",
+        "/faults",
+        json={
+            "method": "POST",
+            "path_regex": "/v2/users/.*/meetings",
+            "latency_ms": 1300,
+            "count": 1,
+        },
+    )
+    start = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+    with pytest.raises(ZoomUnavailable):
+        await mirror.service.put(user_id=user_id, event_key="lost", event=event(start))
+    kept = await binding(mirror, user_id=user_id, event_key="lost")
+    assert kept.in_doubt is not None and kept.desired.deleted  # kept only to clean up
+    await asyncio.sleep(0.5)  # the sandbox finishes the create
+    # The add-in tries again: the meeting Zoom made is found by its marker and used.
+    again = await mirror.service.put(user_id=user_id, event_key="lost", event=event(start))
+    assert again.created and again.binding.confirmed is not None
+    (meeting,) = sandbox.meetings()
+    assert meeting["id"] == again.binding.confirmed.meeting_id
+    assert sandbox.calls()["meetings.create"] == {"201": 1}
+
+
+async def test_a_lost_create_nobody_wants_is_found_and_deleted(
+    runtime: Runtime, sandbox: SandboxProcess, clock: FakeClock
+) -> None:
+    align_clocks(sandbox, clock)
+    user_id = await link_user(runtime, sandbox, "alice")
+    mirror = mirror_of(runtime)
+    sandbox.control(
+        "POST",
+        "/faults",
+        json={
+            "method": "POST",
+            "path_regex": "/v2/users/.*/meetings",
+            "latency_ms": 1300,
+            "count": 1,
+        },
+    )
+    with pytest.raises(ZoomUnavailable):
+        await mirror.service.put(
+            user_id=user_id, event_key="gone", event=event(datetime(2026, 12, 1, tzinfo=UTC))
+        )
+    await asyncio.sleep(0.5)
+    clock.advance(seconds=5)  # past the back-off of the failed create
+    await drain(mirror, clock)
+    assert sandbox.meetings() == []
+    with pytest.raises(NotFound):
+        await mirror.service.get(user_id=user_id, event_key="gone")
+
+
+async def test_daily_limit_defers_to_midnight_then_resumes(
+    runtime: Runtime, sandbox: SandboxProcess, clock: FakeClock
+) -> None:
+    align_clocks(sandbox, clock)
+    user_id = await link_user(runtime, sandbox, "alice")
+    mirror = mirror_of(runtime)
+    start = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+    await mirror.service.put(user_id=user_id, event_key="busy", event=event(start))
+    for step in range(1, DAILY_WRITE_LIMIT + 1):  # the sandbox allows 6 writes a day
+        await mirror.service.put(
+            user_id=user_id, event_key="busy", event=event(start + timedelta(minutes=step))
+        )
+        clock.advance(seconds=2)
+        await drain(mirror, clock)
+    deferred = await binding(mirror, user_id=user_id, event_key="busy")
+    midnight = datetime(2026, 11, 23, tzinfo=UTC)
+    assert deferred.status == PENDING and deferred.due_at is not None
+    assert midnight <= deferred.due_at <= midnight + timedelta(seconds=30)
+    assert deferred.last_error is not None and "daily" in deferred.last_error
+    refused = sandbox.calls()["meetings.update"].get("429", 0)
+    assert refused == 1
+    # Until midnight nothing more is sent, however often the worker looks.
+    clock.advance(hours=1)
+    await drain(mirror, clock)
+    assert sandbox.calls()["meetings.update"].get("429", 0) == refused
+    advance(sandbox, clock, hours=12)
+    await drain(mirror, clock)
+    done = await binding(mirror, user_id=user_id, event_key="busy")
+    assert done.status == SYNCED and done.last_error is None
+    (meeting,) = sandbox.meetings()
+    assert meeting["start_time"] == "2026-12-01T09:06:00Z"

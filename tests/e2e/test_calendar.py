@@ -1,0 +1,280 @@
+"""The calendar mirror over real sockets: ``linkzoom run`` (with its reconciler) and the Zoom
+sandbox as processes, on both databases. Create, reschedule, bursts, recurrence and occurrence
+edits from iCalendar, Zoom-side changes through signed webhooks, lost answers, the daily limit,
+ownership and bad input; every body Zoom received is checked against its published spec."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from tests.calendar.test_ical import exchange
+from tests.e2e.calendar_support import (
+    CalendarDeployment,
+    assert_spec_valid,
+    linked_deployment,
+    path,
+    sql,
+    wait_status,
+    wait_until,
+    zoom_requests,
+)
+from tests.support.databases import PostgresTemplates, SqliteTemplates, backends
+
+PROBLEM = "application/problem+json"
+
+
+@pytest.fixture(scope="module", params=backends())
+def calendar(
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    sqlite_templates: SqliteTemplates,
+    postgres_templates: PostgresTemplates | None,
+) -> Iterator[CalendarDeployment]:
+    yield from linked_deployment(
+        request.param, tmp_path_factory.mktemp("calendar"), sqlite_templates, postgres_templates
+    )
+
+
+@pytest.fixture(autouse=True)
+def well_behaved(calendar: CalendarDeployment) -> None:
+    calendar.control("DELETE", "/faults")
+
+
+def event(
+    start: str = "2027-05-04T10:00:00+02:00", minutes: int = 30, **more: Any
+) -> dict[str, Any]:
+    begin = datetime.fromisoformat(start)
+    return {
+        "subject": "Quarterly planning",
+        "start": start,
+        "end": (begin + timedelta(minutes=minutes)).isoformat(),
+        "timezone": "Europe/Berlin",
+    } | more
+
+
+def test_create_reschedule_and_delete(calendar: CalendarDeployment) -> None:
+    api = calendar.alice
+    created = api.put(path("AAMkADk%2Fcreate=="), json=event())
+    assert created.status_code == 201, created.text
+    body = created.json()
+    assert body["status"] == "synced" and body["event_key"] == "AAMkADk/create=="
+    assert body["location"] == body["join_url"] and body["passcode"]
+    assert body["join_url"] in body["invitation"]["text"] and body["recurrence_mapping"] is None
+    assert created.headers["cache-control"] == "no-store"
+    meeting = calendar.meeting(body["zoom_meeting_id"])
+    assert meeting["start_time"] == "2027-05-04T08:00:00Z" and meeting["duration"] == 30
+    assert meeting["timezone"] == "Europe/Berlin" and meeting["topic"] == "Quarterly planning"
+    assert api.get(path("AAMkADk%2Fcreate==")).json() == body
+
+    moved = api.put(path("AAMkADk%2Fcreate=="), json=event("2027-05-05T15:00:00+02:00", 60))
+    assert moved.status_code == 200 and moved.json()["status"] == "pending"
+    wait_status(api, "AAMkADk%2Fcreate==", "synced")
+    meeting = calendar.meeting(body["zoom_meeting_id"])  # the same meeting, moved
+    assert meeting["start_time"] == "2027-05-05T13:00:00Z" and meeting["duration"] == 60
+
+    assert api.delete(path("AAMkADk%2Fcreate==")).status_code == 202
+    wait_until(lambda: api.get(path("AAMkADk%2Fcreate==")).status_code == 404, what="deletion")
+    assert body["zoom_meeting_id"] not in [m["id"] for m in calendar.meetings()]
+    assert api.delete(path("AAMkADk%2Fcreate==")).status_code == 204
+    assert assert_spec_valid(calendar) >= 2
+
+
+def test_a_burst_of_edits_is_one_zoom_call_and_a_return_to_zoom_state_is_none(
+    calendar: CalendarDeployment,
+) -> None:
+    api = calendar.alice
+    meeting_id = api.put(path("burst"), json=event()).json()["zoom_meeting_id"]
+    for minutes in (35, 40, 45, 50, 55):
+        assert api.put(path("burst"), json=event(minutes=minutes)).status_code == 200
+    wait_status(api, "burst", "synced")
+    assert calendar.meeting(meeting_id)["duration"] == 55
+    patches = zoom_requests(calendar, "PATCH", meeting_id)
+    assert [p["json"] for p in patches] == [{"duration": 55}]
+    # Away and straight back: Zoom already has it, nothing is sent.
+    api.put(path("burst"), json=event(minutes=90))
+    assert api.put(path("burst"), json=event(minutes=55)).json()["status"] == "synced"
+    time.sleep(1.8)  # longer than the debounce: the reconciler has looked
+    assert len(zoom_requests(calendar, "PATCH", meeting_id)) == 1
+
+
+def test_recurring_event_from_exchange_with_occurrence_edits(calendar: CalendarDeployment) -> None:
+    api = calendar.alice
+    answer = api.put(
+        path("series"),
+        content=exchange("W. Europe Standard Time"),
+        headers={"content-type": "text/calendar"},
+    )
+    assert answer.status_code == 201, answer.text
+    assert answer.json()["recurrence_mapping"] == "exact"
+    wait_status(api, "series", "synced")
+    meeting = calendar.meeting(answer.json()["zoom_meeting_id"])
+    assert meeting["type"] == 8 and meeting["timezone"] == "Europe/Berlin"
+    assert meeting["recurrence"]["weekly_days"] == "2,4"
+    starts = [(o["start_time"], o["duration"]) for o in meeting["occurrences"]]
+    assert ("2027-03-08T09:00:00Z", 30) not in starts  # EXDATE
+    assert ("2027-03-10T13:00:00Z", 60) in starts  # moved by its RECURRENCE-ID override
+    assert ("2027-03-15T09:00:00Z", 30) not in starts  # cancelled override
+    assert len(starts) == 9 - 2
+
+    yearly = api.put(path("yearly"), json=event(recurrence="FREQ=YEARLY;COUNT=10"))
+    assert yearly.status_code == 201 and yearly.json()["recurrence_mapping"] == "no-fixed-time"
+    assert calendar.meeting(yearly.json()["zoom_meeting_id"])["type"] == 3
+    assert assert_spec_valid(calendar) >= 1
+
+
+def test_zoom_side_changes_arrive_as_webhooks_and_the_calendar_wins(
+    calendar: CalendarDeployment,
+) -> None:
+    api = calendar.alice
+    first = api.put(path("webhooked"), json=event()).json()
+    calendar.control(
+        "POST", f"/meetings/{first['zoom_meeting_id']}/update", json={"topic": "Hijacked"}
+    )
+    wait_until(
+        lambda: calendar.meeting(first["zoom_meeting_id"])["topic"] == "Quarterly planning",
+        what="the calendar's topic back at Zoom",
+    )
+    calendar.control("POST", f"/meetings/{first['zoom_meeting_id']}/delete", json={})
+    wait_until(
+        lambda: api.get(path("webhooked")).json()["zoom_meeting_id"] != first["zoom_meeting_id"],
+        what="a new meeting",
+    )
+    now = wait_status(api, "webhooked", "synced")
+    assert now["link_changed"] is True and now["join_url"] != first["join_url"]
+    assert calendar.meeting(now["zoom_meeting_id"])["start_time"] == "2027-05-04T08:00:00Z"
+    deliveries = calendar.control("GET", "/webhooks")["deliveries"]
+    assert {d["status_code"] for d in deliveries if d["event"].startswith("meeting.")} == {200}
+
+
+def test_a_lost_create_answer_is_found_again_not_duplicated(calendar: CalendarDeployment) -> None:
+    api = calendar.alice
+    # Zoom makes the meeting after our client (1 s timeout) has stopped waiting.
+    calendar.control(
+        "POST",
+        "/faults",
+        json={"method": "POST", "path_regex": "/meetings$", "latency_ms": 1300, "count": 1},
+    )
+    lost = api.put(path("lost"), json=event(subject="Lost answer"))
+    assert lost.status_code == 503 and lost.headers["content-type"] == PROBLEM
+    time.sleep(0.5)
+    again = api.put(path("lost"), json=event(subject="Lost answer"))
+    assert again.status_code == 201, again.text
+    made = [m for m in calendar.meetings() if m["topic"] == "Lost answer"]
+    assert [m["id"] for m in made] == [again.json()["zoom_meeting_id"]]
+
+
+def test_each_user_sees_only_their_own_events(calendar: CalendarDeployment) -> None:
+    alice, bob = calendar.alice, calendar.bob
+    mine = alice.put(path("private"), json=event()).json()
+    assert bob.get(path("private")).status_code == 404
+    assert bob.delete(path("private")).status_code == 204  # bob has no such event
+    theirs = bob.put(path("private"), json=event())
+    assert theirs.status_code == 201 and theirs.json()["zoom_meeting_id"] != mine["zoom_meeting_id"]
+    assert alice.get(path("private")).json() == mine
+    assert mine["zoom_meeting_id"] in [m["id"] for m in calendar.meetings()]
+
+
+def test_bad_input_is_a_clear_problem_and_stores_nothing(calendar: CalendarDeployment) -> None:
+    api = calendar.alice
+    cases: list[tuple[dict[str, Any], str]] = [
+        (
+            {"content": b'{"subject": "x"', "headers": {"content-type": "application/json"}},
+            "bad-request",
+        ),
+        ({"json": event(end="2027-05-04T09:00:00+02:00")}, "end"),
+        ({"json": event(timezone="Mars/Olympus")}, "timezone"),
+        ({"json": event(recurrence="FREQ=SOMETIMES")}, "recurrence"),
+        (
+            {
+                "content": b"BEGIN:VCALENDAR\r\nnonsense",
+                "headers": {"content-type": "text/calendar"},
+            },
+            "body",
+        ),
+        (
+            {
+                "content": b"BEGIN:VCALENDAR\r\nBEGIN:VTODO\r\nUID:1\r\nEND:VTODO\r\n"
+                b"END:VCALENDAR\r\n",
+                "headers": {"content-type": "text/calendar"},
+            },
+            "body.VTODO",
+        ),
+        ({"content": b"x" * 300_000, "headers": {"content-type": "text/calendar"}}, "body"),
+    ]
+    for kwargs, expected in cases:
+        answer = api.put(path("bad"), **kwargs)
+        assert answer.headers["content-type"] == PROBLEM, answer.text
+        problem = answer.json()
+        assert "traceback" not in answer.text.lower()
+        if expected == "bad-request":
+            assert answer.status_code == 400
+        else:
+            assert answer.status_code == 422, problem
+            assert expected in [e["field"] for e in problem["errors"]]
+    assert (
+        api.put(path("bad"), content=b"x", headers={"content-type": "text/plain"}).status_code
+        == 415
+    )
+    assert (
+        api.put(
+            path("bad"), content=b"x" * 2_000_000, headers={"content-type": "text/calendar"}
+        ).status_code
+        == 413
+    )
+    assert api.get(path("bad")).status_code == 404
+    # Not signed in; signed in but Zoom never linked (with a link to consent).
+    assert calendar.deployment.login("alice").put(path("bad"), json=event()).status_code == 201
+    unsigned = api.put(path("other"), json=event(), headers={"authorization": ""})
+    assert unsigned.status_code == 401
+    carol = calendar.carol.put(path("carol"), json=event())
+    assert carol.status_code == 409 and carol.json()["type"].endswith("/zoom-not-linked")
+    assert carol.json()["authorize_url"]
+    assert calendar.carol.get(path("carol")).status_code == 404
+    assert sql(
+        calendar.deployment, "SELECT count(*) FROM calendar_bindings WHERE event_key = 'carol'"
+    ) == [(0,)]
+
+
+def test_the_daily_limit_leaves_the_event_pending_until_midnight(
+    calendar: CalendarDeployment,
+) -> None:
+    # Last in the module: bob's Zoom day is over afterwards.
+    api = calendar.bob
+    meeting_id = api.put(path("limited"), json=event()).json()["zoom_meeting_id"]
+    daily = {
+        "code": 429,
+        "message": "You have exceeded the daily rate limit (100) of Meeting Create/Update API "
+        "requests permitted for this particular user. You may resume these requests at GMT "
+        "00:00:00.",
+    }
+    calendar.control(
+        "POST",
+        "/faults",
+        json={
+            "method": "PATCH",
+            "path_regex": "/meetings/",
+            "status": 429,
+            "body": daily,
+            "headers": {"X-RateLimit-Category": "Light"},
+        },
+    )
+    api.put(path("limited"), json=event(minutes=75))
+    time.sleep(1.8)
+    answer = api.get(path("limited")).json()
+    assert answer["status"] == "pending" and "daily" in answer["last_error"]
+    ((due,),) = sql(
+        calendar.deployment,
+        "SELECT due_at FROM calendar_bindings WHERE event_key = 'limited'",
+    )
+    midnight = datetime.combine(datetime.now(UTC).date() + timedelta(days=1), datetime.min.time())
+    due = datetime.fromisoformat(due) if isinstance(due, str) else due  # SQLite: text
+    assert midnight <= due.replace(tzinfo=None) <= midnight + timedelta(seconds=30)
+    assert calendar.meeting(meeting_id)["duration"] == 30
+    # Only bob's day is over; alice's edits still go through.
+    calendar.control("DELETE", "/faults")
+    assert api.get(path("limited")).json()["status"] == "pending"
