@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import httpx
+import pytest
 from sqlalchemy import create_engine, text
 
 from linkzoom.store.db import driver_url
@@ -63,6 +64,7 @@ def test_link_zoom_through_consent_and_see_it_linked(deployment: Deployment) -> 
     assert account.status_code == 200 and account.json()["email"] == "alice@zoom.test"
 
 
+@pytest.mark.one_database
 def test_callback_replay_and_forged_state_are_refused(deployment: Deployment) -> None:
     api = deployment.login("alice")
     authorize_url = api.post("/api/v1/zoom/authorizations").json()["authorize_url"]
@@ -79,6 +81,7 @@ def test_callback_replay_and_forged_state_are_refused(deployment: Deployment) ->
         assert "text/html" in forged.headers["content-type"]
 
 
+@pytest.mark.one_database
 def test_declined_consent_links_nothing(deployment: Deployment) -> None:
     api = deployment.login("alice")
     authorize_url = api.post("/api/v1/zoom/authorizations").json()["authorize_url"]
@@ -165,6 +168,7 @@ def test_disconnect_revokes_at_zoom_and_erases_locally(deployment: Deployment) -
     assert actions == ["zoom.granted", "zoom.revoked"]
 
 
+@pytest.mark.one_database
 def test_feature_switch_gates_zoom(deployment: Deployment) -> None:
     api = deployment.login("bob")
     deployment.cli("zoom", "disable")
@@ -177,6 +181,7 @@ def test_feature_switch_gates_zoom(deployment: Deployment) -> None:
     assert api.post("/api/v1/zoom/authorizations").status_code == 201
 
 
+@pytest.mark.one_database
 def test_sign_out_ends_the_device_session(deployment: Deployment) -> None:
     api = deployment.login("carol")
     assert api.delete("/api/v1/sessions/current").status_code == 204
@@ -184,6 +189,7 @@ def test_sign_out_ends_the_device_session(deployment: Deployment) -> None:
     assert after.status_code == 401 and after.headers["content-type"] == PROBLEM
 
 
+@pytest.mark.one_database
 def test_login_throttle_over_http(deployment: Deployment) -> None:
     url = deployment.service_url + "/api/v1/sessions"
     for _ in range(5):
@@ -194,6 +200,7 @@ def test_login_throttle_over_http(deployment: Deployment) -> None:
     assert blocked.json()["type"].endswith("/problems/too-many-attempts")
 
 
+@pytest.mark.one_database
 def test_reauthorize_by_is_a_year_after_consent(deployment: Deployment) -> None:
     api = deployment.login("alice")
     deployment.link_zoom(api, "alice@zoom.test")

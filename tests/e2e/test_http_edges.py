@@ -10,6 +10,7 @@ from tests.e2e.conftest import Deployment
 PROBLEM = "application/problem+json"
 
 
+@pytest.mark.one_database
 def test_error_responses_are_problems(deployment: Deployment) -> None:
     base = deployment.service_url
     cases = [
@@ -63,6 +64,7 @@ def test_error_responses_are_problems(deployment: Deployment) -> None:
         assert response.headers["x-request-id"]
 
 
+@pytest.mark.one_database
 def test_validation_problem_names_the_field(deployment: Deployment) -> None:
     answer = httpx.post(deployment.service_url + "/api/v1/sessions", json={"password": "x"})
     assert answer.status_code == 422
@@ -87,6 +89,7 @@ def test_health_readiness_and_metrics(deployment: Deployment) -> None:
 
 
 @pytest.mark.parametrize("path", ["/api/v1/zoom/authorizations"])
+@pytest.mark.one_database
 def test_unauthenticated_zoom_calls_are_refused(deployment: Deployment, path: str) -> None:
     answer = httpx.post(deployment.service_url + path)
     assert answer.status_code == 401 and answer.headers["www-authenticate"].startswith("Bearer")

@@ -8,6 +8,7 @@ import json
 import time
 
 import httpx
+import pytest
 
 from tests.e2e.conftest import Deployment
 from tests.e2e.test_authorization_flow import sql
@@ -30,6 +31,7 @@ def signed_post(
     )
 
 
+@pytest.mark.one_database
 def test_url_validation_is_answered(deployment: Deployment) -> None:
     body = json.dumps(
         {
@@ -44,6 +46,7 @@ def test_url_validation_is_answered(deployment: Deployment) -> None:
     assert answer.json() == {"plainToken": "abc123", "encryptedToken": expected}
 
 
+@pytest.mark.one_database
 def test_bad_signature_and_stale_timestamp_are_refused(deployment: Deployment) -> None:
     body = json.dumps({"event": "meeting.deleted", "payload": {}, "event_ts": 1}).encode()
     forged = signed_post(deployment, body, secret="not-the-secret")
@@ -80,6 +83,7 @@ def test_deauthorization_erases_the_grant_once(deployment: Deployment) -> None:
     assert signed_post(deployment, body).json() == {"status": "duplicate"}
 
 
+@pytest.mark.one_database
 def test_malformed_event_is_a_clear_problem(deployment: Deployment) -> None:
     answer = signed_post(deployment, b"{not json")
     assert answer.status_code == 400
