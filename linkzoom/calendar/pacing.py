@@ -4,11 +4,14 @@ Zoom counts calls per account and rate-limit label (meeting create and list are 
 update and delete are *light*), whichever app or user makes them, over a sliding second. All
 linkzoom processes share one row per (account, label) in ``calendar_pace`` holding the earliest
 instant the next call may go. A caller takes its turn with one compare-and-swap
-``UPDATE … SET next = now + step WHERE next <= now`` at the moment it is about to send, and
-sleeps until ``next`` otherwise. Reserving at send time (not in advance) means a caller that
-wakes late pushes everyone after it back, so two calls never leave closer together than
-``step``, whatever the scheduling jitter; within a process an ``asyncio.Lock`` queues callers, so
-only one per process polls the row.
+``UPDATE … SET next = slot + step WHERE next <= now`` at the moment it is about to send, and
+sleeps until ``next`` otherwise. The slots are a fixed schedule one ``step`` apart; a caller
+taking its slot late (by at most ``LATE_US``: older slots are dropped, so an idle account gets no
+burst) sends late, never early. So in any second at most ``(1 s + lateness) / step`` calls leave,
+which stays within Zoom's count for lateness up to about 100 ms, and the schedule does not drift
+by every caller's lateness. Reserving at send time rather than in advance keeps a killed
+process from holding slots. Within a process an ``asyncio.Lock`` queues callers, so only one per
+process polls the row.
 
 The budget is Zoom Pro's (light 30/s, medium 20/s), used to ``SHARE`` of it to leave room for the
 jitter between our turn and Zoom's arrival clock, and for other apps on the account. A per-second
@@ -23,7 +26,7 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, and_, select, update
+from sqlalchemy import ColumnElement, and_, case, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from linkzoom.store.calendar_tables import CalendarPace
@@ -39,6 +42,7 @@ OPERATION_LABELS = {
 PRO_BUDGET: Mapping[str, float] = {"light": 30, "medium": 20, "heavy": 10}
 SHARE = 0.92
 _US = 1_000_000
+LATE_US = 25_000  # how late a turn may be taken and still count as its slot
 
 
 class AccountPacer:
@@ -78,10 +82,17 @@ class AccountPacer:
             while True:
                 now = int(self._clock() * _US)
                 async with transaction(self._sessions) as session:
+                    # The next turn is one step after this one's slot, not after "now": a
+                    # late caller must not push the whole schedule back. A slot further in the
+                    # past than LATE_US is not kept, so an idle account gets no burst.
+                    floor = now - min(step // 2, LATE_US)
+                    slot = case(
+                        (CalendarPace.next_at_us > floor, CalendarPace.next_at_us), else_=floor
+                    )
                     taken = await session.execute(
                         update(CalendarPace)
                         .where(_row(key), CalendarPace.next_at_us <= now)
-                        .values(next_at_us=now + step)
+                        .values(next_at_us=slot + step)
                     )
                     if getattr(taken, "rowcount", 0):
                         return

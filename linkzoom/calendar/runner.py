@@ -12,9 +12,12 @@ from __future__ import annotations
 
 import logging
 import random
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from linkzoom.calendar import store
 from linkzoom.calendar.backoff import judge
@@ -29,6 +32,7 @@ from linkzoom.store.db import SessionFactory, transaction
 log = logging.getLogger(__name__)
 
 MAX_ROUNDS = 12
+ACCOUNT_MEMORY = 60.0  # seconds
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -57,6 +61,7 @@ class Runner:
         self._sessions = sessions
         self._clock = clock
         self._jitter = jitter
+        self._accounts: dict[int, tuple[str | None, float]] = {}
         self._steps = Steps(
             sessions=sessions,
             calls=calls,
@@ -83,7 +88,7 @@ class Runner:
             binding = await store.load(session, binding_id=binding_id)
             if binding is None or binding.lease_owner != owner:
                 return None
-            account = await store.zoom_account_of(session, user_id=binding.user_id)
+            account = await self._account(session, binding.user_id)
             confirmed, lost_at = binding.confirmed, binding.lost_at
             gone = binding.zoom_deleted_meeting_id
             if confirmed is not None and gone == confirmed.meeting_id:
@@ -120,6 +125,16 @@ class Runner:
             link_changed=binding.link_changed,
         )
 
+    async def _account(self, session: AsyncSession, user_id: int) -> str | None:
+        """The user's Zoom account, for pacing; remembered a minute (it changes only when the
+        user connects another Zoom account, and pacing the old one a while longer is harmless)."""
+        known = self._accounts.get(user_id)
+        if known is not None and time.monotonic() - known[1] < ACCOUNT_MEMORY:
+            return known[0]
+        account = await store.zoom_account_of(session, user_id=user_id)
+        self._accounts[user_id] = (account, time.monotonic())
+        return account
+
     async def _rounds(self, work: Work, until_created: bool) -> PassResult:
         for _ in range(MAX_ROUNDS):
             now = self._clock()
@@ -145,9 +160,12 @@ class Runner:
                     return self._result(work)
                 if step is Next.REMOVED:
                     return PassResult(ran=True, removed=True)
-                if step is Next.REPLAN:
+                if step is Next.RELOAD:
+                    await self._refresh(work)
+                if step is not Next.CONTINUE:
                     break
-            await self._refresh(work)
+            # A calendar change made meanwhile is not read here: the release below notices it
+            # (the version moved) and leaves the binding due, so the next pass takes it.
         await self._release(work, status=self._busy(work), due_at=self._clock())
         return self._result(work)
 
@@ -189,7 +207,8 @@ class Runner:
             )
 
     async def _refresh(self, work: Work) -> None:
-        """Take in a calendar change that arrived while we were calling Zoom."""
+        """Take in a calendar change that arrived while we were calling Zoom (needed when the
+        binding was to be forgotten but the calendar wants it again)."""
         async with transaction(self._sessions) as session:
             binding = await store.load(session, binding_id=work.id)
         if binding is None or binding.lease_owner != work.owner:

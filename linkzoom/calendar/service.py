@@ -36,8 +36,9 @@ from linkzoom.runtime import Runtime
 from linkzoom.store.db import transaction
 from linkzoom.zoom import service as zoom_service
 
-SETTLE = timedelta(seconds=1)
-MAX_SETTLE = timedelta(seconds=10)
+# Two seconds of quiet: edits of one event in a row (a user nudging its time) are one call.
+SETTLE = timedelta(seconds=2)
+MAX_SETTLE = timedelta(seconds=15)
 LEASE_WAIT = 5.0  # seconds a request waits for a worker to hand a binding over
 _CAS_TRIES = 5
 

@@ -50,6 +50,7 @@ class Next(enum.Enum):
     CONTINUE = "continue"  # the next action of this plan
     REPLAN = "replan"  # what we know changed: plan again
     REMOVED = "removed"  # the binding is gone
+    RELOAD = "reload"  # the calendar changed meanwhile: read it again, then plan
 
 
 @dataclass(kw_only=True)
@@ -146,7 +147,7 @@ class Steps:
                     removed = await store.forget(
                         session, binding_id=work.id, owner=work.owner, version=work.version
                     )
-                return Next.REMOVED if removed else Next.REPLAN
+                return Next.REMOVED if removed else Next.RELOAD
 
     async def _create(self, action: Create, work: Work) -> Next:
         now = self._clock()

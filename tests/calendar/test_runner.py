@@ -61,7 +61,7 @@ async def test_first_put_creates_in_request_and_a_later_edit_is_one_update(
             user_id=user_id, event_key="ev-1", event=event(later, minutes)
         )
         assert not answer.created and answer.binding.status == PENDING
-    clock.advance(seconds=2)
+    clock.advance(seconds=3)  # past the debounce
     await drain(mirror, clock)
     (meeting,) = sandbox.meetings()
     assert meeting["start_time"] == "2026-12-01T11:00:00Z" and meeting["duration"] == 60
@@ -127,7 +127,7 @@ async def test_recurring_event_with_cancelled_and_moved_occurrences(
     # The calendar restores the cancelled occurrence: Zoom cannot, so the series is sent again
     # (renumbering every occurrence) and the moved one is moved again.
     await mirror.service.put(user_id=user_id, event_key="series", event=weekly(monday, moved=True))
-    clock.advance(seconds=2)
+    clock.advance(seconds=3)  # past the debounce
     await drain(mirror, clock)
     (meeting,) = sandbox.meetings()
     assert len(occurrences(meeting)) == 6 and ("2026-12-14T08:00:00Z", 30) in occurrences(meeting)
@@ -225,7 +225,7 @@ async def test_daily_limit_defers_to_midnight_then_resumes(
         await mirror.service.put(
             user_id=user_id, event_key="busy", event=event(start + timedelta(minutes=step))
         )
-        clock.advance(seconds=2)
+        clock.advance(seconds=3)  # past the debounce
         await drain(mirror, clock)
     deferred = await binding(mirror, user_id=user_id, event_key="busy")
     midnight = datetime(2026, 11, 23, tzinfo=UTC)

@@ -28,7 +28,7 @@ async def test_the_loop_brings_due_bindings_in_step_and_hands_back_its_leases(
         await mirror.service.put(
             user_id=user_id, event_key=f"ev-{n}", event=event(start + timedelta(hours=n))
         )
-    clock.advance(seconds=2)
+    clock.advance(seconds=3)  # past the debounce
     stop = asyncio.Event()
     loop = asyncio.create_task(
         Reconciler(mirror, concurrency=2, lease=timedelta(seconds=3), poll_seconds=0.05).run(stop)

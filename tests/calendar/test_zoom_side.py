@@ -60,7 +60,7 @@ async def test_meeting_gone_when_we_update_it_is_made_again(
     mirror, user_id, meeting_id = await mirrored(runtime, sandbox, clock)
     sandbox.control("POST", f"/meetings/{meeting_id}/delete", json={})  # webhook never came
     await mirror.service.put(user_id=user_id, event_key="ev", event=event(START, 45))
-    clock.advance(seconds=2)
+    clock.advance(seconds=3)  # past the debounce
     await drain(mirror, clock)
     (meeting,) = sandbox.meetings()
     assert meeting["id"] != meeting_id and meeting["duration"] == 45
@@ -109,7 +109,7 @@ async def test_turning_zoom_off_deletes_the_meeting(
     mirror, user_id, meeting_id = await mirrored(runtime, sandbox, clock)
     assert await mirror.service.delete(user_id=user_id, event_key="ev")
     assert (await binding(mirror, user_id=user_id, event_key="ev")).status == "deleting"
-    clock.advance(seconds=2)
+    clock.advance(seconds=3)  # past the debounce
     await drain(mirror, clock)
     assert sandbox.meetings() == []
     assert not await mirror.service.delete(user_id=user_id, event_key="ev")
@@ -125,7 +125,7 @@ async def test_toggled_off_and_on_again_quickly_keeps_the_meeting(
     assert await mirror.service.delete(user_id=user_id, event_key="ev")
     back = await mirror.service.put(user_id=user_id, event_key="ev", event=event(START))
     assert not back.created and back.binding.status == SYNCED
-    clock.advance(seconds=2)
+    clock.advance(seconds=3)  # past the debounce
     await drain(mirror, clock)
     (meeting,) = sandbox.meetings()
     assert meeting["id"] == meeting_id
