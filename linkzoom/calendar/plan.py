@@ -16,10 +16,12 @@ Three facts need more than a comparison.
   create again before looking: every create carries a marker in its agenda, and ``FindLost``
   searches the user's meetings for it. Not finding it proves nothing while the request may still
   be on its way (until ``InDoubt.conclusive_at``); only a look after that is conclusive.
-* **Zoom may have changed** (a webhook said so, or a call failed in a way that leaves Zoom's state
-  unknown): ``Confirmed.stale``. We ``Fetch`` before anything else; then the calendar wins. After
-  a lost answer we ``Wait`` first, until the unanswered request can no longer arrive: a look
-  before it lands would be believed, then silently overtaken by it.
+* **Zoom may have changed** (a webhook said so; a call failed in a way that leaves Zoom's state
+  unknown; or a PATCH was answered only after the client's timeout, so the client had sent it
+  again and the first copy may still land): ``Confirmed.stale``. We ``Fetch`` before anything
+  else; then the calendar wins. After a lost answer we ``Wait`` first, until the unanswered
+  request can no longer arrive: a look before it lands would be believed, then silently
+  overtaken by it (a late PATCH that renumbers occurrences undoes a later occurrence delete).
 * **Zoom regenerates a recurring meeting's occurrences** (new ids, per-occurrence changes lost)
   whenever its start, time zone or recurrence changes, and it wants all three together when the
   start changes. So a series change sends all three and forgets the occurrences; if the calendar

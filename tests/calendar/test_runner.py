@@ -167,7 +167,7 @@ async def test_a_lost_create_is_found_again_not_made_twice(
         json={
             "method": "POST",
             "path_regex": "/v2/users/.*/meetings",
-            "latency_ms": 1300,
+            "latency_ms": 1150,
             "count": 1,
         },
     )
@@ -176,7 +176,7 @@ async def test_a_lost_create_is_found_again_not_made_twice(
         await mirror.service.put(user_id=user_id, event_key="lost", event=event(start))
     kept = await binding(mirror, user_id=user_id, event_key="lost")
     assert kept.in_doubt is not None and kept.desired.deleted  # kept only to clean up
-    await asyncio.sleep(0.5)  # the sandbox finishes the create
+    await asyncio.sleep(0.3)  # the sandbox finishes the create
     # The add-in tries again: the meeting Zoom made is found by its marker and used.
     again = await mirror.service.put(user_id=user_id, event_key="lost", event=event(start))
     assert again.created and again.binding.confirmed is not None
@@ -197,7 +197,7 @@ async def test_a_lost_create_nobody_wants_is_found_and_deleted(
         json={
             "method": "POST",
             "path_regex": "/v2/users/.*/meetings",
-            "latency_ms": 1300,
+            "latency_ms": 1150,
             "count": 1,
         },
     )
@@ -205,7 +205,7 @@ async def test_a_lost_create_nobody_wants_is_found_and_deleted(
         await mirror.service.put(
             user_id=user_id, event_key="gone", event=event(datetime(2026, 12, 1, tzinfo=UTC))
         )
-    await asyncio.sleep(0.5)
+    await asyncio.sleep(0.3)
     clock.advance(seconds=5)  # past the back-off of the failed create
     await drain(mirror, clock)
     assert sandbox.meetings() == []

@@ -179,6 +179,7 @@ def test_each_user_sees_only_their_own_events(calendar: CalendarDeployment) -> N
     assert mine["zoom_meeting_id"] in [m["id"] for m in calendar.meetings()]
 
 
+@pytest.mark.one_database  # input checks happen before anything is stored
 def test_bad_input_is_a_clear_problem_and_stores_nothing(calendar: CalendarDeployment) -> None:
     api = calendar.alice
     cases: list[tuple[dict[str, Any], str]] = [
