@@ -25,8 +25,8 @@ from linkzoom.calendar.models import (
 )
 from linkzoom.calendar.recurrence import map_recurrence
 from linkzoom.calendar.rrule import Rule
+from linkzoom.zoom.text import clean_text, fit
 
-MAX_TOPIC = 200  # Zoom's limit
 MAX_EDITS = 1000
 DEFAULT_TOPIC = "Zoom meeting"
 
@@ -100,8 +100,7 @@ def _instant(moment: datetime) -> datetime:
 
 
 def _topic(subject: str) -> str:
-    text = " ".join(subject.split()) or DEFAULT_TOPIC
-    return text if len(text) <= MAX_TOPIC else text[: MAX_TOPIC - 1] + "…"
+    return fit(clean_text(subject) or DEFAULT_TOPIC)
 
 
 def _edits(edits: tuple[OccurrenceEdit, ...], duration: int) -> tuple[OccurrenceEdit, ...]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import datetime
 from typing import Any
 
@@ -35,6 +36,8 @@ def _event_key(request: Request) -> str:
     key: str = request.path_params["event_key"]
     if not key or len(key) > MAX_EVENT_KEY:
         raise ValidationFailed.one("event_key", f"must be 1 to {MAX_EVENT_KEY} characters")
+    if any(unicodedata.category(ch) in ("Cc", "Cs") for ch in key):  # no database takes NUL
+        raise ValidationFailed.one("event_key", "must not contain control characters")
     return key
 
 

@@ -94,10 +94,13 @@ class CalendarService:
         """Record the event's meeting; create it now if the event never had one."""
         desired = desired_from_event(event)
         await self._require_zoom(user_id)
-        binding, fresh = await self._record(user_id, event_key, desired)
+        # A new binding is leased to this request as it is written: a worker must not take it
+        # between the insert and our create, or the add-in would wait for a link it gets late.
+        owner = "request:" + secrets.token_hex(8)
+        binding, fresh = await self._record(user_id, event_key, desired, owner)
         if not fresh and not (binding.confirmed is None and binding.lost_at is None):
             return Answer(binding=binding, created=False)
-        return await self._create_now(binding, fresh)
+        return await self._create_now(binding, fresh, owner)
 
     async def get(self, *, user_id: int, event_key: str) -> store.Binding:
         async with transaction(self._sessions) as session:
@@ -145,9 +148,9 @@ class CalendarService:
             raise ZoomNotLinked("Connect your Zoom account first.", user_id=user_id)
 
     async def _record(
-        self, user_id: int, event_key: str, desired: Desired
+        self, user_id: int, event_key: str, desired: Desired, owner: str
     ) -> tuple[store.Binding, bool]:
-        """Store the desired meeting; ``True`` if the binding is new (and leased to nobody)."""
+        """Store the desired meeting; ``True`` if the binding is new (and leased to ``owner``)."""
         for _ in range(_CAS_TRIES):
             now = self._clock()
             try:
@@ -163,6 +166,8 @@ class CalendarService:
                             due_at=now,
                             settle_from=now,
                             now=now,
+                            lease_owner=owner,
+                            lease_until=now + self._mirror.request_lease,
                         )
                         fresh = True
                     else:
@@ -193,8 +198,7 @@ class CalendarService:
             return stored, fresh
         raise ServiceUnavailable("The event changed too often at once; try again.")
 
-    async def _create_now(self, binding: store.Binding, fresh: bool) -> Answer:
-        owner = "request:" + secrets.token_hex(8)
+    async def _create_now(self, binding: store.Binding, fresh: bool, owner: str) -> Answer:
         if not await self._lease(binding.id, owner):
             return Answer(binding=binding, created=False)  # a worker is on it
         result = await self._mirror.runner.run(binding.id, owner=owner, until_created=True)

@@ -101,8 +101,11 @@ async def insert(
     due_at: datetime | None,
     settle_from: datetime | None,
     now: datetime,
+    lease_owner: str | None = None,
+    lease_until: datetime | None = None,
 ) -> int:
-    """A new binding (raises ``IntegrityError`` if the event already has one)."""
+    """A new binding (raises ``IntegrityError`` if the event already has one), leased to
+    ``lease_owner`` from the start when one is given."""
     row = CalendarBinding(
         user_id=user_id,
         event_key=event_key,
@@ -113,6 +116,8 @@ async def insert(
         attempts=0,
         due_at=due_at,
         settle_from=settle_from,
+        lease_owner=lease_owner,
+        lease_until=lease_until,
         link_changed=False,
         created_at=now,
         updated_at=now,

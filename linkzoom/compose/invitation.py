@@ -19,8 +19,8 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from linkzoom.compose.models import Invitation, InvitationDetails
-from linkzoom.compose.plan import clean_text
 from linkzoom.zoom.models import DialInNumber
+from linkzoom.zoom.text import clean_text
 
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 # How Zoom splits a meeting id by its number of digits (9: 123 456 789; 11: 123 4567 8901).

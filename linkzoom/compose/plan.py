@@ -8,7 +8,6 @@ from __future__ import annotations
 import functools
 import secrets
 import string
-import unicodedata
 import zoneinfo
 from collections.abc import Collection, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
@@ -16,8 +15,8 @@ from datetime import UTC, datetime, timedelta
 from linkzoom.compose.models import Attempt, ComposeOrder, MeetingPlan, SentPlan
 from linkzoom.zoom.meeting_defaults import MeetingDefaults
 from linkzoom.zoom.models import MeetingSummary
+from linkzoom.zoom.text import clean_text, fit
 
-TOPIC_LIMIT = 200  # Zoom's maxLength for topic
 DEFAULT_TOPIC = "Zoom meeting"
 # Each move spends one of the user's 100 daily Zoom writes, so a few minutes' drift between the
 # compose click and the send is left alone: recipients can join before the host anyway.
@@ -29,37 +28,6 @@ _CREATED_EARLIEST = timedelta(minutes=5)
 _CREATED_LATEST = timedelta(minutes=30)
 # Names in the zone database that are not places a person lives in.
 _NOT_A_ZONE = frozenset({"localtime", "Factory", "posixrules"})
-_DROPPED = frozenset({"Cc", "Cs"})  # control characters, surrogates
-
-
-def clean_text(text: str) -> str:
-    """One line: runs of whitespace (line breaks too) made one space, control characters and
-    lone surrogates (which no database or JSON encoder accepts) dropped."""
-    if text.isprintable():  # the usual case: no control, surrogate or odd space characters
-        return " ".join(text.split())
-    kept = (ch for ch in text if ch.isspace() or unicodedata.category(ch) not in _DROPPED)
-    return " ".join("".join(kept).split())
-
-
-def fit(text: str, limit: int = TOPIC_LIMIT) -> str:
-    """``text`` cut to ``limit`` UTF-16 code units, ending in "…" when cut.
-
-    Zoom counts length in UTF-16 units (it is a Java service), so an emoji counts twice; cutting
-    by code point never splits a surrogate pair.
-    """
-    if _utf16_length(text) <= limit:
-        return text
-    kept, used = [], 1  # room for the ellipsis
-    for ch in text:
-        used += _utf16_length(ch)
-        if used > limit:
-            break
-        kept.append(ch)
-    return "".join(kept).rstrip() + "…"
-
-
-def _utf16_length(text: str) -> int:
-    return len(text) + sum(1 for ch in text if ord(ch) > 0xFFFF)
 
 
 def topic_for(requested: str | None, display_name: str) -> str:

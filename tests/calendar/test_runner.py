@@ -9,12 +9,14 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from linkzoom.calendar import store
 from linkzoom.calendar.event import CalendarEvent
 from linkzoom.calendar.models import EXACT, NO_FIXED_TIME_MAPPING, PENDING, SYNCED, OccurrenceEdit
 from linkzoom.calendar.rrule import parse_rule
-from linkzoom.calendar.service import mirror_of
+from linkzoom.calendar.service import Answer, CalendarService, mirror_of
 from linkzoom.problems import NotFound, ZoomUnavailable
 from linkzoom.runtime import Runtime
+from linkzoom.store.db import transaction
 from tests.calendar.conftest import DAILY_WRITE_LIMIT
 from tests.calendar.harness import (
     SandboxProcess,
@@ -68,6 +70,35 @@ async def test_first_put_creates_in_request_and_a_later_edit_is_one_update(
     assert sandbox.calls()["meetings.update"] == {"204": 1}
     done = await binding(mirror, user_id=user_id, event_key="ev-1")
     assert done.status == SYNCED and done.due_at is None
+
+
+async def test_a_worker_never_takes_a_new_event_from_the_request_creating_it(
+    runtime: Runtime, sandbox: SandboxProcess, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Regression: a new binding was due and unleased between its insert and the request's own
+    lease, so the in-process worker could take it; the add-in then waited and got 200."""
+    align_clocks(sandbox, clock)
+    user_id = await link_user(runtime, sandbox, "alice")
+    mirror = mirror_of(runtime)
+    claimed: list[int] = []
+    create_now = CalendarService._create_now
+
+    async def worker_claims_first(
+        service: CalendarService, found: store.Binding, fresh: bool, owner: str
+    ) -> Answer:
+        now = clock()
+        async with transaction(runtime.sessions) as session:
+            claimed.extend(
+                await store.claim_due(
+                    session, owner="worker", now=now, until=now + timedelta(seconds=10), limit=10
+                )
+            )
+        return await create_now(service, found, fresh, owner)
+
+    monkeypatch.setattr(CalendarService, "_create_now", worker_claims_first)
+    start = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+    answer = await mirror.service.put(user_id=user_id, event_key="race", event=event(start))
+    assert claimed == [] and answer.created and answer.binding.confirmed is not None
 
 
 def weekly(

@@ -11,8 +11,6 @@ from hypothesis import strategies as st
 from linkzoom.compose.models import Attempt, ComposeOrder
 from linkzoom.compose.plan import (
     SENT_TOLERANCE,
-    clean_text,
-    fit,
     is_time_zone,
     match_orphans,
     meeting_plan,
@@ -23,6 +21,7 @@ from linkzoom.compose.plan import (
 )
 from linkzoom.zoom.meeting_defaults import MeetingDefaults
 from linkzoom.zoom.models import MeetingRequest, MeetingSummary
+from linkzoom.zoom.text import clean_text
 from tests.zoom.spec import validate_request_body
 
 # Pure and fast, but a loaded two-core machine can stall any example past the 200 ms default.
@@ -60,17 +59,6 @@ def utf16(text: str) -> int:
 )
 def test_topic_for(requested: str | None, display_name: str, expected: str) -> None:
     assert topic_for(requested, display_name) == expected
-
-
-@no_deadline
-@given(st.text(max_size=600))
-def test_fit_stays_within_zooms_limit_and_keeps_a_prefix(text: str) -> None:
-    fitted = fit(text)
-    assert utf16(fitted) <= 200
-    if utf16(text) <= 200:
-        assert fitted == text
-    else:
-        assert fitted.endswith("…") and text.startswith(fitted[:-1].rstrip())
 
 
 @no_deadline

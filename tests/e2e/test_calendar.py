@@ -5,6 +5,7 @@ ownership and bad input; every body Zoom received is checked against its publish
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -282,3 +283,23 @@ def test_the_daily_limit_leaves_the_event_pending_until_midnight(
     # Only bob's day is over; alice's edits still go through.
     calendar.control("DELETE", "/faults")
     assert api.get(path("limited")).json()["status"] == "pending"
+
+
+def test_subjects_zoom_or_the_database_would_refuse_are_cleaned(
+    calendar: CalendarDeployment,
+) -> None:
+    """Regression: a NUL or a lone surrogate in the subject made a 500 on PostgreSQL, and a
+    subject of 200 emoji (400 UTF-16 units) went to Zoom past its 200-unit topic limit."""
+    api = calendar.alice
+    raw = json.dumps(event(subject="Stand\u0000up \ud800daily\x07\n now")).encode()
+    answer = api.put(path("odd-text"), content=raw, headers={"content-type": "application/json"})
+    assert answer.status_code == 201, answer.text
+    assert answer.json()["topic"] == "Standup daily now"
+    assert calendar.meeting(answer.json()["zoom_meeting_id"])["topic"] == "Standup daily now"
+
+    emoji = api.put(path("emoji"), json=event(subject="\U0001f389" * 200))
+    assert emoji.status_code == 201, emoji.text
+    topic = calendar.meeting(emoji.json()["zoom_meeting_id"])["topic"]
+    assert topic == "\U0001f389" * 99 + "…"  # 198 + 1 units
+    control = api.put(path("bad%00key"), json=event())
+    assert control.status_code == 422 and control.json()["errors"][0]["field"] == "event_key"

@@ -15,6 +15,8 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from linkzoom.zoom.text import utf16_length
+
 from .errors import bad_json, validation_failed
 from .recurrence import MAX_END_TIMES, MAX_REPEAT_INTERVAL, MONTHLY, WEEKLY, Recurrence
 
@@ -160,7 +162,7 @@ def _text(value: object, field: str, limit: int, fail: _Problems) -> str:
     if not isinstance(value, str):
         fail(field, "Invalid field: must be a string.")
         return ""
-    if len(value) > limit:
+    if utf16_length(value) > limit:  # Zoom (a Java service) counts UTF-16 units
         fail(field, f"Invalid field: must be at most {limit} characters.")
     return value
 
