@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from linkzoom.calendar.models import (
@@ -28,6 +28,12 @@ from linkzoom.calendar.rrule import Rule
 from linkzoom.zoom.text import clean_text, fit
 
 MAX_EDITS = 1000
+# No calendar needs times outside these years, and near year 1 or 9999 moving a time between
+# zones overflows: such times are refused as input, not left to crash later.
+MIN_YEAR, MAX_YEAR = 1900, 2999
+# A year is longer than any event a meeting could serve; far longer spans overflow arithmetic.
+MAX_LENGTH = timedelta(days=366)
+TOO_LONG = "the event may last at most 366 days"
 DEFAULT_TOPIC = "Zoom meeting"
 
 
@@ -81,6 +87,13 @@ def desired_from_event(event: CalendarEvent) -> Desired:
         recurrence=mapped.recurrence,
     )
     return Desired(series=series, edits=_edits(event.edits, duration), mapping=EXACT)
+
+
+def out_of_range(moment: date) -> str | None:
+    """Why ``moment`` (a date or date-time) cannot be an event's time; ``None`` if it can."""
+    if MIN_YEAR <= moment.year <= MAX_YEAR:
+        return None
+    return f"must be between the years {MIN_YEAR} and {MAX_YEAR}"
 
 
 def minutes_between(start: datetime, end: datetime) -> int:

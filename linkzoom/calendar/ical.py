@@ -17,7 +17,15 @@ from zoneinfo import ZoneInfo
 
 import icalendar
 
-from linkzoom.calendar.event import MAX_EDITS, CalendarEvent, before, minutes_between
+from linkzoom.calendar.event import (
+    MAX_EDITS,
+    MAX_LENGTH,
+    TOO_LONG,
+    CalendarEvent,
+    before,
+    minutes_between,
+    out_of_range,
+)
 from linkzoom.calendar.models import OccurrenceEdit
 from linkzoom.calendar.rrule import Rule, RuleError, parse_rule
 from linkzoom.calendar.zones import named_zone, zone_like
@@ -82,6 +90,8 @@ class _Reader:
             end = _aware(raw_start + timedelta(days=1), zone)
         if not before(start, end):
             raise _fail("VEVENT.DTEND", "must be after DTSTART")
+        if end - start > MAX_LENGTH:
+            raise _fail("VEVENT.DTEND", TOO_LONG)
         edits = [*self.exdates(master, zone), *self.overrides(overrides, zone)]
         if len(edits) > MAX_EDITS:
             raise _fail("VEVENT.EXDATE", f"at most {MAX_EDITS} changed occurrences are accepted")
@@ -100,6 +110,8 @@ class _Reader:
     def moment(self, prop: Any, field: str, tzid: object = None) -> datetime | date:
         """A DATE, or an aware DATE-TIME read in its TZID (wall-clock time kept)."""
         value = prop.dt
+        if isinstance(value, date) and (problem := out_of_range(value)) is not None:
+            raise _fail(field, problem)
         tzid = tzid or prop.params.get("TZID")
         if isinstance(value, datetime):
             wall = value.replace(tzinfo=None)
@@ -145,6 +157,8 @@ class _Reader:
             span = event["DURATION"].dt
             if not isinstance(span, timedelta):
                 raise _fail(f"{where}.DURATION", "must be a duration")
+            if abs(span) > MAX_LENGTH:
+                raise _fail(f"{where}.DURATION", TOO_LONG)
             # Days are nominal (same wall-clock time), hours exact (RFC 5545 3.3.6).
             wall = start.astimezone(zone).replace(tzinfo=None) + timedelta(days=span.days)
             return wall.replace(tzinfo=zone).astimezone(UTC) + timedelta(seconds=span.seconds)
@@ -189,6 +203,8 @@ class _Reader:
             end = self.end(event, start, zone, "VEVENT")
             if end is not None and not before(start, end):
                 raise _fail("VEVENT.DTEND", "must be after DTSTART")
+            if end is not None and end - start > MAX_LENGTH:
+                raise _fail("VEVENT.DTEND", TOO_LONG)
             duration = None if end is None else minutes_between(start, end)
             edits.append(OccurrenceEdit(original_start=original, start=start, duration=duration))
         return edits

@@ -12,7 +12,14 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from linkzoom.calendar.event import MAX_EDITS, CalendarEvent, before
+from linkzoom.calendar.event import (
+    MAX_EDITS,
+    MAX_LENGTH,
+    TOO_LONG,
+    CalendarEvent,
+    before,
+    out_of_range,
+)
 from linkzoom.calendar.models import OccurrenceEdit
 from linkzoom.calendar.rrule import Rule, RuleError, parse_rule
 from linkzoom.calendar.zones import named_zone
@@ -52,6 +59,8 @@ def event_from_json(data: dict[str, Any]) -> CalendarEvent:
         end = _midnight(start.date() + timedelta(days=1), start.tzinfo)
     if start is not None and end is not None and not before(start, end):
         fail("end", "must be after start")
+    elif start is not None and end is not None and end - start > MAX_LENGTH:
+        fail("end", TOO_LONG)
     rules = _rules(data.get("recurrence"), fail)
     edits = _exdates(data.get("exdates"), zone, all_day, fail)
     if fail.items:
@@ -99,6 +108,9 @@ def _moment(
         parsed = datetime.fromisoformat(value)
     except ValueError:
         fail(field, "must be an ISO 8601 date-time with an offset")
+        return None
+    if (problem := out_of_range(parsed)) is not None:
+        fail(field, problem)
         return None
     if zone is None:
         return None  # the time zone is already reported

@@ -192,6 +192,10 @@ def test_utc_series_stays_in_utc_and_rdate_means_no_fixed_time() -> None:
             + calendar(vevent("DTSTART:20270101T090000Z", "DURATION:PT1H")),
             "body",
         ),
+        # Regressions: each of these was a 500 (date arithmetic overflowed).
+        (calendar(vevent("DTSTART:00010101T000000Z", "DURATION:PT1H")), "VEVENT.DTSTART"),
+        (calendar(vevent("DTSTART:20270101T090000Z", "DURATION:P9999999W")), "VEVENT.DURATION"),
+        (calendar(vevent("DTSTART:20270101T090000Z", "DTEND:29990101T090000Z")), "VEVENT.DTEND"),
     ],
 )
 def test_bad_calendars_name_the_property(body: bytes, field: str) -> None:

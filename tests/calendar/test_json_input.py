@@ -88,6 +88,10 @@ def test_long_subjects_are_shortened_to_zooms_limit() -> None:
         ({"recurrence": 5}, "recurrence"),
         ({"exdates": "2026-12-08"}, "exdates"),
         ({"exdates": ["not a time"]}, "exdates.0"),
+        # Regressions: each of these was a 500 (date arithmetic overflowed).
+        ({"start": "0001-01-01T00:00:00+14:00"}, "start"),
+        ({"exdates": ["9999-12-31T23:00:00-12:00"]}, "exdates.0"),
+        ({"end": "2999-01-01T00:00:00+01:00"}, "end"),
     ],
 )
 def test_bad_input_names_the_field(changes: dict[str, Any], field: str) -> None:
