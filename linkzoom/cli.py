@@ -197,6 +197,7 @@ def _zoom(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _keys(args: argparse.Namespace, settings: Settings) -> int:
+    from linkzoom.calendar import passcodes
     from linkzoom.vault.keyring import KeyRing, KeySource, generate_key
     from linkzoom.vault.rotation import reseal_all
     from linkzoom.vault.seal import Sealer
@@ -219,7 +220,9 @@ def _keys(args: argparse.Namespace, settings: Settings) -> int:
 
     async def rotate(sessions: SessionFactory) -> None:
         report = await reseal_all(
-            sessions, Sealer(source), others=(app_credentials.reseal, revocations.reseal)
+            sessions,
+            Sealer(source),
+            others=(app_credentials.reseal, revocations.reseal, passcodes.reseal),
         )
         print(
             f"re-sealed {report.resealed} value(s) under {report.primary_kid}; "

@@ -98,7 +98,6 @@ def confirmed_to_json(confirmed: Confirmed) -> dict[str, Any]:
     return {
         "meeting_id": confirmed.meeting_id,
         "join_url": confirmed.join_url,
-        "password": confirmed.password,
         "series": series_to_json(confirmed.series),
         "occurrences": None
         if occurrences is None
@@ -122,7 +121,6 @@ def confirmed_from_json(data: dict[str, Any]) -> Confirmed:
     return Confirmed(
         meeting_id=data["meeting_id"],
         join_url=data["join_url"],
-        password=data.get("password"),
         series=series_from_json(data["series"]),
         occurrences=None
         if occurrences is None

@@ -78,7 +78,6 @@ class Confirmed:
 
     meeting_id: int
     join_url: str
-    password: str | None
     series: Series
     occurrences: tuple[KnownOccurrence, ...] | None = None
     stale: bool = False

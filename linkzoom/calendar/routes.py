@@ -58,15 +58,17 @@ async def put_zoom(request: Request) -> Response:
     caller = await api_caller(request, zoom_feature=True)
     event_key = _event_key(request)
     event = await _event(request, caller)
-    answer = await _service(request).put(user_id=caller.user.id, event_key=event_key, event=event)
-    status = 201 if answer.created else 200
-    return JSONResponse(binding_json(answer.binding), status_code=status, headers=NO_STORE)
+    service = _service(request)
+    answer = await service.put(user_id=caller.user.id, event_key=event_key, event=event)
+    body = binding_json(answer.binding, service.passcode(answer.binding))
+    return JSONResponse(body, status_code=201 if answer.created else 200, headers=NO_STORE)
 
 
 async def get_zoom(request: Request) -> Response:
     caller = await api_caller(request, zoom_feature=True)
-    binding = await _service(request).get(user_id=caller.user.id, event_key=_event_key(request))
-    return JSONResponse(binding_json(binding), headers=NO_STORE)
+    service = _service(request)
+    binding = await service.get(user_id=caller.user.id, event_key=_event_key(request))
+    return JSONResponse(binding_json(binding, service.passcode(binding)), headers=NO_STORE)
 
 
 async def delete_zoom(request: Request) -> Response:
@@ -79,7 +81,7 @@ def _iso(moment: datetime | None) -> str | None:
     return None if moment is None else moment.isoformat().replace("+00:00", "Z")
 
 
-def binding_json(binding: Binding) -> dict[str, Any]:
+def binding_json(binding: Binding, passcode: str | None) -> dict[str, Any]:
     """The answer of all three calls: the meeting's state and its join details."""
     confirmed = binding.confirmed
     series = binding.desired.series
@@ -104,13 +106,13 @@ def binding_json(binding: Binding) -> dict[str, Any]:
             topic=series.topic,
             join_url=confirmed.join_url,
             meeting_id=confirmed.meeting_id,
-            passcode=confirmed.password,
+            passcode=passcode,
             event_key=binding.event_key,
         )
         body |= {
             "zoom_meeting_id": confirmed.meeting_id,
             "join_url": confirmed.join_url,
-            "passcode": confirmed.password,
+            "passcode": passcode,
             "location": confirmed.join_url,
             "invitation": {"text": details.text, "html": details.html},
         }

@@ -28,6 +28,7 @@ from linkzoom.calendar.steps import LeaseLost, Next, Steps, Work
 from linkzoom.clock import Clock
 from linkzoom.problems import Problem
 from linkzoom.store.db import SessionFactory, transaction
+from linkzoom.vault.seal import Sealer
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +54,7 @@ class Runner:
         *,
         sessions: SessionFactory,
         calls: ZoomCalls,
+        sealer: Sealer,
         clock: Clock,
         doubt_window: timedelta,
         attempt_timeout: float,
@@ -65,6 +67,7 @@ class Runner:
         self._steps = Steps(
             sessions=sessions,
             calls=calls,
+            sealer=sealer,
             clock=clock,
             doubt_window=doubt_window,
             attempt_timeout=attempt_timeout,
@@ -104,6 +107,7 @@ class Runner:
                     confirmed=confirmed,
                     in_doubt=binding.in_doubt,
                     lost_at=lost_at,
+                    sealed_passcode=binding.sealed_passcode,
                 )
                 await store.clear_signals(
                     session,
@@ -123,6 +127,7 @@ class Runner:
             in_doubt=binding.in_doubt,
             lost_at=lost_at,
             link_changed=binding.link_changed,
+            sealed_passcode=binding.sealed_passcode,
         )
 
     async def _account(self, session: AsyncSession, user_id: int) -> str | None:

@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.exc import IntegrityError
 
-from linkzoom.calendar import store
+from linkzoom.calendar import passcodes, store
 from linkzoom.calendar.calls import ZoomCalls
 from linkzoom.calendar.event import CalendarEvent, desired_from_event
 from linkzoom.calendar.models import DELETING, PENDING, SYNCED, Desired
@@ -63,11 +63,13 @@ class Mirror:
         self.runner = Runner(
             sessions=runtime.sessions,
             calls=ZoomCalls(runtime.meetings, self.pacer),
+            sealer=runtime.sealer,
             clock=runtime.clock,
             # A lost create is provably lost once three client timeouts have passed.
             doubt_window=timedelta(seconds=max(5.0, 3 * timeout)),
             attempt_timeout=timeout,
         )
+        self.sealer = runtime.sealer
         self.service = CalendarService(self)
 
 
@@ -101,6 +103,18 @@ class CalendarService:
         if not fresh and not (binding.confirmed is None and binding.lost_at is None):
             return Answer(binding=binding, created=False)
         return await self._create_now(binding, fresh, owner)
+
+    def passcode(self, binding: store.Binding) -> str | None:
+        """The meeting's passcode, opened for the answer to the add-in."""
+        if binding.confirmed is None:
+            return None
+        return passcodes.open_passcode(
+            self._mirror.sealer,
+            binding.sealed_passcode,
+            user_id=binding.user_id,
+            binding_id=binding.id,
+            meeting_id=binding.confirmed.meeting_id,
+        )
 
     async def get(self, *, user_id: int, event_key: str) -> store.Binding:
         async with transaction(self._sessions) as session:

@@ -12,9 +12,10 @@ import secrets
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from linkzoom.calendar import store, wire
+from linkzoom.calendar import passcodes, store, wire
 from linkzoom.calendar.calls import ZoomCalls
 from linkzoom.calendar.models import RECURRING, Confirmed, Desired, InDoubt
+from linkzoom.calendar.passcodes import Sealed
 from linkzoom.calendar.plan import (
     Action,
     Create,
@@ -36,6 +37,7 @@ from linkzoom.problems import (
     ZoomUnavailable,
 )
 from linkzoom.store.db import SessionFactory, transaction
+from linkzoom.vault.seal import Sealer
 from linkzoom.zoom import meeting_defaults
 from linkzoom.zoom.models import MeetingRequest
 
@@ -68,6 +70,7 @@ class Work:
     in_doubt: InDoubt | None
     lost_at: datetime | None
     link_changed: bool
+    sealed_passcode: Sealed | None = None
     created: bool = False
     fetched: bool = False
 
@@ -78,12 +81,14 @@ class Steps:
         *,
         sessions: SessionFactory,
         calls: ZoomCalls,
+        sealer: Sealer,
         clock: Clock,
         doubt_window: timedelta,
         attempt_timeout: float,
     ) -> None:
         self._sessions = sessions
         self._calls = calls
+        self._sealer = sealer
         self._clock = clock
         self._doubt_window = doubt_window
         self._attempt_timeout = attempt_timeout
@@ -98,6 +103,7 @@ class Steps:
                 confirmed=work.confirmed,
                 in_doubt=work.in_doubt,
                 lost_at=work.lost_at,
+                sealed_passcode=work.sealed_passcode,
                 link_changed=link_changed,
             )
         if not saved:
@@ -170,19 +176,25 @@ class Steps:
             work.in_doubt = None  # Zoom refused it: nothing was made
             await self.save(work)
             raise
-        await self._adopt(work, wire.created(meeting, action.series))
+        await self._adopt(work, wire.created(meeting, action.series), meeting.password)
         return Next.CONTINUE
 
-    async def _adopt(self, work: Work, confirmed: Confirmed) -> None:
+    def _seal(self, work: Work, meeting_id: int, passcode: str | None) -> None:
+        work.sealed_passcode = passcodes.seal(
+            self._sealer, passcode, user_id=work.user_id, binding_id=work.id, meeting_id=meeting_id
+        )
+
+    async def _adopt(self, work: Work, confirmed: Confirmed, passcode: str | None) -> None:
         changed = work.link_changed or work.lost_at is not None
         work.confirmed, work.in_doubt, work.lost_at, work.created = confirmed, None, None, True
+        self._seal(work, confirmed.meeting_id, passcode)
         work.link_changed = changed
         await self.save(work, link_changed=changed)
 
     async def _find_lost(self, action: FindLost, work: Work) -> Next | datetime:
         meeting = await self._calls.find(work.user_id, work.account, action.in_doubt)
         if meeting is not None:
-            await self._adopt(work, wire.fetched(meeting, None, self._clock()))
+            await self._adopt(work, wire.fetched(meeting, None, self._clock()), meeting.password)
             return Next.REPLAN
         if not action.conclusive:
             return action.in_doubt.conclusive_at
@@ -196,6 +208,7 @@ class Steps:
         except ZoomMeetingNotFound:
             return await self._gone(work)
         work.confirmed = wire.fetched(meeting, work.confirmed, self._clock())
+        self._seal(work, meeting.id, meeting.password)
         work.fetched = True
         await self.save(work)
         return Next.REPLAN

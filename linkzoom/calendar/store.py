@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from linkzoom.calendar import codec
 from linkzoom.calendar.models import Confirmed, Desired, InDoubt
+from linkzoom.calendar.passcodes import Sealed
 from linkzoom.store.calendar_tables import CalendarBinding
 from linkzoom.store.models import ZoomGrant
 from linkzoom.store.types import TZDateTime
@@ -52,6 +53,7 @@ class Binding:
     link_changed: bool
     zoom_deleted_meeting_id: int | None
     zoom_changed_at: datetime | None
+    sealed_passcode: Sealed | None = None
 
 
 def _decode(row: CalendarBinding) -> Binding:
@@ -74,6 +76,9 @@ def _decode(row: CalendarBinding) -> Binding:
         link_changed=row.link_changed,
         zoom_deleted_meeting_id=row.zoom_deleted_meeting_id,
         zoom_changed_at=row.zoom_changed_at,
+        sealed_passcode=None
+        if row.passcode_key_id is None or row.sealed_passcode is None
+        else (row.passcode_key_id, row.sealed_passcode),
     )
 
 
@@ -250,12 +255,17 @@ async def save(
     confirmed: Confirmed | None,
     in_doubt: InDoubt | None,
     lost_at: datetime | None,
+    sealed_passcode: Sealed | None,
     link_changed: bool | None = None,
 ) -> bool:
-    """Zoom's side of the binding, written only while ``owner`` holds the lease."""
+    """Zoom's side of the binding, written only while ``owner`` holds the lease; the passcode
+    goes with the meeting it belongs to."""
+    kid, ciphertext = (None, None) if confirmed is None or not sealed_passcode else sealed_passcode
     values: dict[str, Any] = {
         "confirmed": None if confirmed is None else codec.confirmed_to_json(confirmed),
         "zoom_meeting_id": None if confirmed is None else confirmed.meeting_id,
+        "passcode_key_id": kid,
+        "sealed_passcode": ciphertext,
         "in_doubt": None if in_doubt is None else codec.in_doubt_to_json(in_doubt),
         "lost_at": lost_at,
         "updated_at": now,

@@ -62,7 +62,6 @@ def created(meeting: Meeting, series: Series) -> Confirmed:
     return Confirmed(
         meeting_id=meeting.id,
         join_url=meeting.join_url,
-        password=meeting.password,
         series=series,
         occurrences=occurrences,
     )
@@ -121,7 +120,6 @@ def fetched(meeting: Meeting, previous: Confirmed | None, now: datetime) -> Conf
     return Confirmed(
         meeting_id=meeting.id,
         join_url=meeting.join_url,
-        password=meeting.password,
         series=series,
         occurrences=occurrences,
     )

@@ -6,7 +6,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    ForeignKey,
+    Index,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from linkzoom.store.models import Base
@@ -22,7 +31,9 @@ class CalendarBinding(Base):
     (:class:`linkzoom.calendar.models.Confirmed`). ``in_doubt`` records a create that may have
     reached Zoom without its answer reaching us. The reconciler works on rows whose ``due_at`` has
     come, under a lease (``lease_owner``/``lease_until``). ``zoom_deleted_meeting_id`` and
-    ``zoom_changed_at`` are what Zoom's webhooks told us, for the reconciler to act on.
+    ``zoom_changed_at`` are what Zoom's webhooks told us, for the reconciler to act on. The
+    meeting's passcode is sealed (``sealed_passcode`` under ``passcode_key_id``), never stored
+    in the clear.
     """
 
     __tablename__ = "calendar_bindings"
@@ -40,6 +51,8 @@ class CalendarBinding(Base):
     # SQL NULL, not JSON null, for "none": so ``IS NULL`` means what it says.
     confirmed: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
     zoom_meeting_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
+    passcode_key_id: Mapped[str | None] = mapped_column(String(64))
+    sealed_passcode: Mapped[bytes | None] = mapped_column(LargeBinary)
     in_doubt: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
     status: Mapped[str] = mapped_column(String(16))
     last_error: Mapped[str | None] = mapped_column(Text)

@@ -68,7 +68,7 @@ def known(*changes: tuple[int, datetime | None, int | None, bool]) -> tuple[Know
 
 
 def confirmed(series: Series = SINGLE, **changes: object) -> Confirmed:
-    base = Confirmed(meeting_id=ID, join_url="https://zoom.test/j/1", password="x", series=series)
+    base = Confirmed(meeting_id=ID, join_url="https://zoom.test/j/1", series=series)
     return replace(base, **changes)  # type: ignore[arg-type]
 
 

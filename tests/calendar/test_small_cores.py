@@ -151,7 +151,7 @@ def test_the_invitation_escapes_the_users_text() -> None:
 
 
 SERIES = Series(topic="Plan", type=2, start=NOW, duration=30, timezone="UTC")
-KNOWN = Confirmed(meeting_id=1, join_url="u", password=None, series=SERIES)
+KNOWN = Confirmed(meeting_id=1, join_url="u", series=SERIES)
 
 
 @pytest.mark.parametrize(

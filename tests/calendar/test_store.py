@@ -103,7 +103,7 @@ async def test_only_the_lease_holder_writes_zooms_side(sessions: SessionFactory)
     user_id = await user(sessions)
     (binding_id,) = await bindings(sessions, user_id, 1, NOW)
     await claim(sessions, "holder")
-    confirmed = Confirmed(meeting_id=1, join_url="u", password=None, series=SERIES)
+    confirmed = Confirmed(meeting_id=1, join_url="u", series=SERIES)
     async with transaction(sessions) as session:
         kwargs = {
             "binding_id": binding_id,
@@ -111,6 +111,7 @@ async def test_only_the_lease_holder_writes_zooms_side(sessions: SessionFactory)
             "confirmed": confirmed,
             "in_doubt": None,
             "lost_at": None,
+            "sealed_passcode": None,
         }
         assert not await store.save(session, owner="intruder", **kwargs)  # type: ignore[arg-type]
         assert await store.save(session, owner="holder", **kwargs)  # type: ignore[arg-type]

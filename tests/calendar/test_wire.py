@@ -169,7 +169,6 @@ def test_confirmed_round_trips(
     confirmed = Confirmed(
         meeting_id=81234567890,
         join_url="https://z/j/1",
-        password=None,
         series=value,
         occurrences=known,
         stale=stale,

@@ -24,6 +24,7 @@ from tests.e2e.calendar_support import (
     wait_until,
     zoom_requests,
 )
+from tests.e2e.test_secrets_never_leak import database_text
 from tests.support.databases import PostgresTemplates, SqliteTemplates, backends
 
 PROBLEM = "application/problem+json"
@@ -303,3 +304,18 @@ def test_subjects_zoom_or_the_database_would_refuse_are_cleaned(
     assert topic == "\U0001f389" * 99 + "…"  # 198 + 1 units
     control = api.put(path("bad%00key"), json=event())
     assert control.status_code == 422 and control.json()["errors"][0]["field"] == "event_key"
+
+
+def test_neither_passcode_nor_start_url_is_stored_in_the_clear(
+    calendar: CalendarDeployment,
+) -> None:
+    """Regression: the calendar kept each meeting's passcode in plain JSON."""
+    api = calendar.alice
+    created = api.put(path("secret-check"), json=event("2027-06-01T09:00:00+02:00"))
+    assert created.status_code == 201, created.text
+    passcode = created.json()["passcode"]
+    assert passcode and api.get(path("secret-check")).json()["passcode"] == passcode
+    zaks = calendar.control("GET", "/secrets")["start_url_zaks"]
+    stored = database_text(calendar.deployment)
+    for secret in [passcode, *zaks]:
+        assert not any(secret.encode() in blob for blob in stored)
