@@ -12,13 +12,13 @@ from starlette.routing import BaseRoute, Route
 
 from linkzoom.calendar.event import CalendarEvent
 from linkzoom.calendar.ical import event_from_ical
-from linkzoom.calendar.invitation import invitation
 from linkzoom.calendar.json_input import event_from_json
 from linkzoom.calendar.service import CalendarService, mirror_of
 from linkzoom.calendar.store import Binding
 from linkzoom.http.auth import Caller, api_caller
 from linkzoom.http.body import read_bytes, read_json
 from linkzoom.problems import UnsupportedMediaType, ValidationFailed
+from linkzoom.zoom.invitation import InvitationDetails, build
 
 PATH = "/api/v1/calendar/events/{event_key:path}/zoom"
 MAX_EVENT_KEY = 512
@@ -60,7 +60,7 @@ async def put_zoom(request: Request) -> Response:
     event = await _event(request, caller)
     service = _service(request)
     answer = await service.put(user_id=caller.user.id, event_key=event_key, event=event)
-    body = binding_json(answer.binding, service.passcode(answer.binding))
+    body = binding_json(answer.binding, service.passcode(answer.binding), caller.user.display_name)
     return JSONResponse(body, status_code=201 if answer.created else 200, headers=NO_STORE)
 
 
@@ -68,7 +68,9 @@ async def get_zoom(request: Request) -> Response:
     caller = await api_caller(request, zoom_feature=True)
     service = _service(request)
     binding = await service.get(user_id=caller.user.id, event_key=_event_key(request))
-    return JSONResponse(binding_json(binding, service.passcode(binding)), headers=NO_STORE)
+    return JSONResponse(
+        binding_json(binding, service.passcode(binding), caller.user.display_name), headers=NO_STORE
+    )
 
 
 async def delete_zoom(request: Request) -> Response:
@@ -81,7 +83,7 @@ def _iso(moment: datetime | None) -> str | None:
     return None if moment is None else moment.isoformat().replace("+00:00", "Z")
 
 
-def binding_json(binding: Binding, passcode: str | None) -> dict[str, Any]:
+def binding_json(binding: Binding, passcode: str | None, host_name: str) -> dict[str, Any]:
     """The answer of all three calls: the meeting's state and its join details."""
     confirmed = binding.confirmed
     series = binding.desired.series
@@ -102,12 +104,18 @@ def binding_json(binding: Binding, passcode: str | None) -> dict[str, Any]:
         "recurrence_mapping": binding.desired.mapping,
     }
     if confirmed is not None:
-        details = invitation(
-            topic=series.topic,
-            join_url=confirmed.join_url,
-            meeting_id=confirmed.meeting_id,
-            passcode=passcode,
-            event_key=binding.event_key,
+        details = build(
+            InvitationDetails(
+                marker=binding.event_key,
+                marker_kind="event",
+                host_name=host_name,
+                topic=series.topic,
+                start_time=None,  # the event shows its own time (and its recurrence)
+                timezone=series.timezone,
+                join_url=confirmed.join_url,
+                meeting_id=confirmed.meeting_id,
+                passcode=passcode,
+            )
         )
         body |= {
             "zoom_meeting_id": confirmed.meeting_id,

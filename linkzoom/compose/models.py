@@ -8,7 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from linkzoom.zoom.models import DialInNumber, MeetingRequest, MeetingSettings
+from linkzoom.zoom.invitation import Invitation
+from linkzoom.zoom.models import MeetingRequest, MeetingSettings
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -49,28 +50,6 @@ class MeetingPlan:
                 mute_upon_entry=self.mute_upon_entry,
             ),
         )
-
-
-@dataclass(frozen=True, kw_only=True)
-class Invitation:
-    text: str
-    html: str
-
-
-@dataclass(frozen=True, kw_only=True)
-class InvitationDetails:
-    """Everything an invitation shows; ``marker`` names the HTML block for later edits."""
-
-    marker: str
-    host_name: str
-    topic: str
-    start_time: datetime
-    timezone: str
-    join_url: str
-    meeting_id: int
-    passcode: str | None = None
-    phone_passcode: str | None = None
-    dial_in: tuple[DialInNumber, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True)

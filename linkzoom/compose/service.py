@@ -9,11 +9,10 @@ import secrets
 from datetime import datetime, timedelta
 
 from linkzoom.clock import Clock
-from linkzoom.compose import invitation, records
+from linkzoom.compose import records
 from linkzoom.compose.models import (
     ComposedMeeting,
     ComposeOrder,
-    InvitationDetails,
     MeetingPlan,
     SentMeeting,
 )
@@ -31,7 +30,7 @@ from linkzoom.problems import (
 from linkzoom.runtime import Runtime
 from linkzoom.store.db import SessionFactory, transaction
 from linkzoom.store.models import User
-from linkzoom.zoom import meeting_defaults
+from linkzoom.zoom import invitation, meeting_defaults
 from linkzoom.zoom.models import Meeting, MeetingRequest
 
 log = logging.getLogger(__name__)
@@ -201,7 +200,7 @@ def _composed(row_id: str, meeting: Meeting, *, plan: MeetingPlan, host: User) -
     start = meeting.start_time or plan.start_time
     timezone = plan.timezone
     settings = meeting.settings
-    details = InvitationDetails(
+    details = invitation.InvitationDetails(
         marker=row_id,
         host_name=host.display_name,
         topic=meeting.topic,

@@ -8,7 +8,6 @@ import icalendar
 import pytest
 
 from linkzoom.calendar.backoff import FAILED_AFTER, MAX_DELAY, delay, judge
-from linkzoom.calendar.invitation import grouped, invitation
 from linkzoom.calendar.models import FAILED, PENDING, Confirmed, Series
 from linkzoom.calendar.webhooks import is_echo, meeting_id_of
 from linkzoom.calendar.zones import named_zone, zone_like
@@ -129,25 +128,6 @@ def test_a_vtimezone_is_matched_to_the_iana_zone_with_its_offsets() -> None:
     assert isinstance(vtimezone, icalendar.Timezone)
     zone = zone_like(vtimezone.to_tz(lookup_tzid=False), NOW)
     assert zone is not None and zone.key == "America/New_York"
-
-
-def test_meeting_ids_are_grouped_as_zoom_prints_them() -> None:
-    assert grouped(81234567890) == "812 3456 7890"
-    assert grouped(1234567890) == "123 456 7890"
-    assert grouped(123456789) == "123 456 789"
-
-
-def test_the_invitation_escapes_the_users_text() -> None:
-    result = invitation(
-        topic="<b>Plan</b>\nJoin: http://evil",
-        join_url="https://zoom.test/j/1?pwd=a&b",
-        meeting_id=81234567890,
-        passcode="abc",
-        event_key='k"1',
-    )
-    assert "<b>" not in result.html and "&lt;b&gt;" in result.html and "k&quot;1" in result.html
-    assert result.text.splitlines()[0] == "<b>Plan</b> Join: http://evil"
-    assert "Meeting ID: 812 3456 7890" in result.text and "Passcode: abc" in result.text
 
 
 SERIES = Series(topic="Plan", type=2, start=NOW, duration=30, timezone="UTC")

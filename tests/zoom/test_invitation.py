@@ -10,8 +10,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from linkzoom.compose.invitation import build, format_time, group_meeting_id, one_tap
-from linkzoom.compose.models import InvitationDetails
+from linkzoom.zoom.invitation import (
+    InvitationDetails,
+    build,
+    format_time,
+    group_meeting_id,
+    one_tap,
+)
 from linkzoom.zoom.models import DialInNumber
 
 # Pure and fast, but a loaded two-core machine can stall any example past the 200 ms default.
@@ -260,3 +265,21 @@ def test_user_text_cannot_forge_lines_of_the_text_invitation(topic: str, host: s
     lines = text.split("\n")
     assert lines[2].startswith("Topic: ") and lines[3].startswith("Time: ")
     assert lines[5:7] == ["Join Zoom Meeting", "https://us05web.zoom.us/j/85012345678?pwd=Xy.1&a=b"]
+
+
+def test_a_calendar_events_invitation_names_the_event_and_leaves_the_time_to_it() -> None:
+    invitation = build(
+        details(
+            marker='AAMk/k"1',
+            marker_kind="event",
+            topic="<b>Plan</b>\nJoin: http://evil",
+            start_time=None,
+            dial_in=(),
+            phone_passcode=None,
+        )
+    )
+    assert "Time:" not in invitation.text
+    assert "Topic: <b>Plan</b> Join: http://evil\n" in invitation.text
+    assert "Meeting ID: 850 1234 5678\nPasscode: aB3xYz\n" in invitation.text
+    assert 'data-linkzoom-event="AAMk/k&quot;1"' in invitation.html
+    assert "<b>" not in invitation.html and "&lt;b&gt;Plan" in invitation.html

@@ -1,30 +1,60 @@
-"""The invitation pasted into the e-mail, as text and as HTML (pure).
+"""The invitation pasted into an e-mail or a calendar event, as text and as HTML (pure).
 
-It reads like Zoom's own: who invites, topic, time in the meeting's zone, the join link, the
-meeting id grouped as Zoom prints it, the passcode, then one-tap mobile and dial-in lines when the
-meeting has dial-in numbers (phones use the numeric ``phone_passcode``).
+It reads like Zoom's own: who invites, topic, time in the meeting's zone (left out for calendar
+events, which show their own time), the join link, the meeting id grouped as Zoom prints it, the
+passcode, then one-tap mobile and dial-in lines when the meeting has dial-in numbers (phones use
+the numeric ``phone_passcode``).
 
 Everything interpolated is untrusted (the topic is typed by the user, names come from a
 directory): the text form flattens it to one line so it cannot forge lines of its own, the HTML
 form escapes it. The HTML is one ``div`` carrying ``id="linkzoom-{marker}"``, the class
-``linkzoom-invitation`` and ``data-linkzoom-meeting="{marker}"``, so the add-in can find the block
-again to replace or remove it; editors that drop one of the three keep another.
+``linkzoom-invitation`` and ``data-linkzoom-{kind}="{marker}"`` (``meeting`` for a compose
+meeting's id, ``event`` for a calendar event's key), so the add-in can find the block again to
+replace or remove it; editors that drop one of the three keep another.
 """
 
 from __future__ import annotations
 
 import html
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-from linkzoom.compose.models import Invitation, InvitationDetails
 from linkzoom.zoom.models import DialInNumber
 from linkzoom.zoom.text import clean_text
 
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 # How Zoom splits a meeting id by its number of digits (9: 123 456 789; 11: 123 4567 8901).
 _ID_GROUPS: dict[int, tuple[int, ...]] = {9: (3, 3, 3), 10: (3, 3, 4), 11: (3, 4, 4)}
+MarkerKind = Literal["meeting", "event"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Invitation:
+    text: str
+    html: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class InvitationDetails:
+    """Everything an invitation shows; ``marker`` names the HTML block for later edits, and
+    ``start_time`` is ``None`` where the invitation sits in an event that shows its own time."""
+
+    marker: str
+    marker_kind: MarkerKind = "meeting"
+    host_name: str
+    topic: str
+    start_time: datetime | None
+    timezone: str
+    join_url: str
+    meeting_id: int
+    passcode: str | None = None
+    phone_passcode: str | None = None
+    dial_in: tuple[DialInNumber, ...] = ()
+
+
 # One line of an invitation: its text, and the URL it links to in HTML (if any).
 Line = tuple[str, str | None]
 
@@ -102,7 +132,11 @@ def _sections(details: InvitationDetails) -> list[list[Line]]:
         _plain(opening),
         _plain(
             f"Topic: {clean_text(details.topic)}",
-            f"Time: {format_time(details.start_time, details.timezone)}",
+            *(
+                [f"Time: {format_time(details.start_time, details.timezone)}"]
+                if details.start_time is not None
+                else []
+            ),
         ),
         [("Join Zoom Meeting", link), (clean_text(details.join_url), link)],
         _plain(f"Meeting ID: {meeting_id}", *_passcode(details.passcode)),
@@ -154,5 +188,5 @@ def _html(details: InvitationDetails) -> str:
         paragraphs.append(f"<p>{'<br>'.join(rendered)}</p>")
     return (
         f'<div id="linkzoom-{marker}" class="linkzoom-invitation" '
-        f'data-linkzoom-meeting="{marker}">{"".join(paragraphs)}</div>'
+        f'data-linkzoom-{details.marker_kind}="{marker}">{"".join(paragraphs)}</div>'
     )
