@@ -13,7 +13,9 @@ from linkzoom.calendar import store
 from linkzoom.calendar.event import CalendarEvent
 from linkzoom.calendar.models import EXACT, NO_FIXED_TIME_MAPPING, PENDING, SYNCED, OccurrenceEdit
 from linkzoom.calendar.rrule import parse_rule
+from linkzoom.calendar.runner import MAX_ROUNDS
 from linkzoom.calendar.service import Answer, CalendarService, mirror_of
+from linkzoom.calendar.steps import Next
 from linkzoom.problems import NotFound, ZoomUnavailable
 from linkzoom.runtime import Runtime
 from linkzoom.store.db import transaction
@@ -99,6 +101,32 @@ async def test_a_worker_never_takes_a_new_event_from_the_request_creating_it(
     start = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
     answer = await mirror.service.put(user_id=user_id, event_key="race", event=event(start))
     assert claimed == [] and answer.created and answer.binding.confirmed is not None
+
+
+async def test_a_pass_zoom_never_settles_backs_off_instead_of_spinning(
+    runtime: Runtime, sandbox: SandboxProcess, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Regression: a pass whose calls never brought Zoom in step left the binding due at once,
+    so the reconciler ran it again and again without pause."""
+    align_clocks(sandbox, clock)
+    user_id = await link_user(runtime, sandbox, "alice")
+    mirror = mirror_of(runtime)
+    start = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+    await mirror.service.put(user_id=user_id, event_key="restless", event=event(start))
+    await mirror.service.put(user_id=user_id, event_key="restless", event=event(start, 45))
+    performed: list[object] = []
+
+    async def zoom_changes_nothing(action: object, work: object) -> Next:
+        performed.append(action)
+        return Next.REPLAN  # as if Zoom's answer left everything as it was
+
+    monkeypatch.setattr(mirror.runner._steps, "perform", zoom_changes_nothing)
+    clock.advance(seconds=3)  # past the debounce
+    assert await drain(mirror, clock) == 1
+    assert len(performed) == MAX_ROUNDS
+    stuck = await binding(mirror, user_id=user_id, event_key="restless")
+    assert stuck.status == PENDING and stuck.attempts == 1 and stuck.last_error
+    assert stuck.due_at is not None and stuck.due_at > clock()
 
 
 def weekly(
