@@ -223,6 +223,7 @@ def _keys(args: argparse.Namespace, settings: Settings) -> int:
             sessions,
             Sealer(source),
             others=(app_credentials.reseal, revocations.reseal, passcodes.reseal),
+            leftovers=(passcodes.left_to_reseal,),
         )
         print(
             f"re-sealed {report.resealed} value(s) under {report.primary_kid}; "

@@ -7,7 +7,7 @@ another row does not open. ``linkzoom keys rotate`` re-seals them through :func:
 
 from __future__ import annotations
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from linkzoom.store.calendar_tables import CalendarBinding
@@ -37,9 +37,24 @@ def open_passcode(
     return sealer.open(kid, ciphertext, _context(user_id, binding_id, meeting_id)).decode()
 
 
+async def left_to_reseal(session: AsyncSession, primary_kid: str) -> int:
+    """Passcodes still sealed under another key than ``primary_kid``."""
+    count = await session.scalar(
+        select(func.count())
+        .select_from(CalendarBinding)
+        .where(
+            CalendarBinding.sealed_passcode.is_not(None),
+            CalendarBinding.passcode_key_id != primary_kid,
+        )
+    )
+    return int(count or 0)
+
+
 async def reseal(session: AsyncSession, sealer: Sealer) -> int:
-    """Re-seal every passcode not under the primary key. Each row is a compare-and-swap on its
-    key id: a passcode a worker stored meanwhile is already under the primary key."""
+    """Re-seal every passcode not under the primary key. Each row is a compare-and-swap on the
+    sealed value and its meeting: a passcode a worker stored meanwhile (perhaps still under the
+    old key, if that process has not seen the new ring yet) is never overwritten; a later run
+    re-seals it."""
     count = 0
     rows = await session.execute(
         select(
@@ -60,7 +75,12 @@ async def reseal(session: AsyncSession, sealer: Sealer) -> int:
         new_kid, sealed = sealer.seal(sealer.open(kid, ciphertext, context), context)
         result = await session.execute(
             update(CalendarBinding)
-            .where(CalendarBinding.id == binding_id, CalendarBinding.passcode_key_id == kid)
+            .where(
+                CalendarBinding.id == binding_id,
+                CalendarBinding.zoom_meeting_id == meeting_id,
+                CalendarBinding.passcode_key_id == kid,
+                CalendarBinding.sealed_passcode == ciphertext,
+            )
             .values(passcode_key_id=new_kid, sealed_passcode=sealed)
             .execution_options(synchronize_session=False)
         )

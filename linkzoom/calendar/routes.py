@@ -60,7 +60,9 @@ async def put_zoom(request: Request) -> Response:
     event = await _event(request, caller)
     service = _service(request)
     answer = await service.put(user_id=caller.user.id, event_key=event_key, event=event)
-    body = binding_json(answer.binding, service.passcode(answer.binding), caller.user.display_name)
+    body = binding_json(
+        answer.binding, await service.passcode(answer.binding), caller.user.display_name
+    )
     return JSONResponse(body, status_code=201 if answer.created else 200, headers=NO_STORE)
 
 
@@ -69,7 +71,8 @@ async def get_zoom(request: Request) -> Response:
     service = _service(request)
     binding = await service.get(user_id=caller.user.id, event_key=_event_key(request))
     return JSONResponse(
-        binding_json(binding, service.passcode(binding), caller.user.display_name), headers=NO_STORE
+        binding_json(binding, await service.passcode(binding), caller.user.display_name),
+        headers=NO_STORE,
     )
 
 

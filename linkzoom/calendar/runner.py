@@ -107,7 +107,6 @@ class Runner:
                     confirmed=confirmed,
                     in_doubt=binding.in_doubt,
                     lost_at=lost_at,
-                    sealed_passcode=binding.sealed_passcode,
                 )
                 await store.clear_signals(
                     session,

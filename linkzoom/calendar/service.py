@@ -11,6 +11,7 @@ debounced: a binding becomes due ``SETTLE`` after its latest edit (but no later 
 from __future__ import annotations
 
 import asyncio
+import logging
 import secrets
 import weakref
 from dataclasses import dataclass, replace
@@ -28,6 +29,7 @@ from linkzoom.calendar.runner import Runner
 from linkzoom.problems import (
     NotFound,
     ReauthorizationRequired,
+    SealedDataUnreadable,
     ServiceUnavailable,
     ZoomNotLinked,
     ZoomUnavailable,
@@ -35,6 +37,8 @@ from linkzoom.problems import (
 from linkzoom.runtime import Runtime
 from linkzoom.store.db import transaction
 from linkzoom.zoom import service as zoom_service
+
+log = logging.getLogger(__name__)
 
 # Two seconds of quiet: edits of one event in a row (a user nudging its time) are one call.
 SETTLE = timedelta(seconds=2)
@@ -104,17 +108,31 @@ class CalendarService:
             return Answer(binding=binding, created=False)
         return await self._create_now(binding, fresh, owner)
 
-    def passcode(self, binding: store.Binding) -> str | None:
-        """The meeting's passcode, opened for the answer to the add-in."""
+    async def passcode(self, binding: store.Binding) -> str | None:
+        """The meeting's passcode, opened for the answer to the add-in. One that no key of the
+        ring opens (its key was retired too early) is answered as unknown and fetched from Zoom
+        again, sealed under today's key: the link still works meanwhile."""
         if binding.confirmed is None:
             return None
-        return passcodes.open_passcode(
-            self._mirror.sealer,
-            binding.sealed_passcode,
-            user_id=binding.user_id,
-            binding_id=binding.id,
-            meeting_id=binding.confirmed.meeting_id,
-        )
+        try:
+            return passcodes.open_passcode(
+                self._mirror.sealer,
+                binding.sealed_passcode,
+                user_id=binding.user_id,
+                binding_id=binding.id,
+                meeting_id=binding.confirmed.meeting_id,
+            )
+        except SealedDataUnreadable:
+            log.warning(
+                "calendar passcode unreadable; fetching it again", extra={"binding_id": binding.id}
+            )
+            now = self._clock()
+            async with transaction(self._sessions) as session:
+                status = DELETING if binding.desired.deleted else PENDING
+                await store.signal(
+                    session, binding_id=binding.id, now=now, status=status, zoom_changed_at=now
+                )
+            return None
 
     async def get(self, *, user_id: int, event_key: str) -> store.Binding:
         async with transaction(self._sessions) as session:

@@ -28,6 +28,7 @@ from linkzoom.calendar.plan import (
     UpdateOccurrence,
     Wait,
 )
+from linkzoom.calendar.store import Keep
 from linkzoom.clock import Clock
 from linkzoom.problems import (
     Problem,
@@ -71,6 +72,7 @@ class Work:
     lost_at: datetime | None
     link_changed: bool
     sealed_passcode: Sealed | None = None
+    passcode_changed: bool = False  # sealed by this pass, not yet stored
     created: bool = False
     fetched: bool = False
 
@@ -103,11 +105,12 @@ class Steps:
                 confirmed=work.confirmed,
                 in_doubt=work.in_doubt,
                 lost_at=work.lost_at,
-                sealed_passcode=work.sealed_passcode,
+                sealed_passcode=work.sealed_passcode if work.passcode_changed else Keep.AS_STORED,
                 link_changed=link_changed,
             )
         if not saved:
             raise LeaseLost
+        work.passcode_changed = False
 
     async def perform(self, action: Action, work: Work) -> Next | datetime:
         """Make the call ``action`` names and record its answer in ``work`` and the database;
@@ -183,6 +186,7 @@ class Steps:
         work.sealed_passcode = passcodes.seal(
             self._sealer, passcode, user_id=work.user_id, binding_id=work.id, meeting_id=meeting_id
         )
+        work.passcode_changed = True
 
     async def _adopt(self, work: Work, confirmed: Confirmed, passcode: str | None) -> None:
         changed = work.link_changed or work.lost_at is not None

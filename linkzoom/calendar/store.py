@@ -14,6 +14,7 @@ Concurrency rules, the same on SQLite and PostgreSQL:
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -29,6 +30,10 @@ from linkzoom.store.models import ZoomGrant
 from linkzoom.store.types import TZDateTime
 
 _NO_SYNC = {"synchronize_session": False}
+
+
+class Keep(enum.Enum):
+    AS_STORED = "as stored"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -255,23 +260,26 @@ async def save(
     confirmed: Confirmed | None,
     in_doubt: InDoubt | None,
     lost_at: datetime | None,
-    sealed_passcode: Sealed | None,
+    sealed_passcode: Sealed | Keep | None = Keep.AS_STORED,
     link_changed: bool | None = None,
 ) -> bool:
-    """Zoom's side of the binding, written only while ``owner`` holds the lease; the passcode
-    goes with the meeting it belongs to."""
-    kid, ciphertext = (None, None) if confirmed is None or not sealed_passcode else sealed_passcode
+    """Zoom's side of the binding, written only while ``owner`` holds the lease. The passcode
+    goes with its meeting; it is written only when given (a pass that merely read it must not
+    write back a copy that ``linkzoom keys rotate`` may have re-sealed meanwhile)."""
     values: dict[str, Any] = {
         "confirmed": None if confirmed is None else codec.confirmed_to_json(confirmed),
         "zoom_meeting_id": None if confirmed is None else confirmed.meeting_id,
-        "passcode_key_id": kid,
-        "sealed_passcode": ciphertext,
         "in_doubt": None if in_doubt is None else codec.in_doubt_to_json(in_doubt),
         "lost_at": lost_at,
         "updated_at": now,
     }
     if link_changed is not None:
         values["link_changed"] = link_changed
+    if confirmed is None:
+        values |= {"passcode_key_id": None, "sealed_passcode": None}
+    elif sealed_passcode is not Keep.AS_STORED:
+        kid, ciphertext = (None, None) if sealed_passcode is None else sealed_passcode
+        values |= {"passcode_key_id": kid, "sealed_passcode": ciphertext}
     result = await session.execute(
         update(CalendarBinding)
         .where(CalendarBinding.id == binding_id, CalendarBinding.lease_owner == owner)

@@ -29,6 +29,9 @@ class RotationReport:
 # Other capabilities seal values of their own (the admin-set Zoom app secrets, owed revokes);
 # they hand rotation a function that re-seals theirs, so the vault need not know their tables.
 Resealer = Callable[[AsyncSession, Sealer], Awaitable[int]]
+# Counts a capability's values still under another key than the primary (named by its kid), for
+# values a running process may seal under a key it has not yet seen replaced.
+Leftovers = Callable[[AsyncSession, str], Awaitable[int]]
 
 
 async def reseal_all(
@@ -37,6 +40,7 @@ async def reseal_all(
     *,
     batch: int = 200,
     others: Sequence[Resealer] = (),
+    leftovers: Sequence[Leftovers] = (),
 ) -> RotationReport:
     primary = sealer.primary_kid
     resealed = 0
@@ -71,6 +75,8 @@ async def reseal_all(
         remaining = len(
             list(await session.scalars(select(Preference.id).where(Preference.key_id != primary)))
         )
+        for count in leftovers:
+            remaining += await count(session, primary)
     return RotationReport(primary_kid=primary, resealed=resealed, remaining=remaining)
 
 

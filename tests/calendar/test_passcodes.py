@@ -18,8 +18,9 @@ from linkzoom.runtime import Runtime
 from linkzoom.store.calendar_tables import CalendarBinding
 from linkzoom.store.db import driver_url, transaction
 from linkzoom.store.migrate import alembic_config
-from linkzoom.vault.keyring import KeyRing, generate_key
+from linkzoom.vault.keyring import KeyRing, KeySource, generate_key
 from linkzoom.vault.rotation import reseal_all
+from linkzoom.vault.seal import Sealer
 
 NOW = datetime(2026, 12, 4, 12, 0, tzinfo=UTC)
 SERIES = Series(topic="T", type=2, start=NOW, duration=30, timezone="UTC")
@@ -136,3 +137,75 @@ def test_the_migration_takes_plain_passcodes_out_and_asks_zoom_again(database_ur
         ).one()
     engine.dispose()
     assert changed is not None and due is not None and sealed is None
+
+
+async def test_a_save_that_only_read_the_passcode_leaves_it_as_stored(runtime: Runtime) -> None:
+    """Regression: every save wrote back the passcode the pass had read, undoing a rotation
+    that re-sealed it meanwhile."""
+    async with transaction(runtime.sessions) as session:
+        await add_local(session, username="u", password="password-123", now=NOW)
+    binding_id = await binding_with_passcode(runtime, "a", 81111111111)
+    async with transaction(runtime.sessions) as session:
+        before = await store.load(session, binding_id=binding_id)
+        assert before is not None and before.confirmed is not None
+        await session.execute(
+            update(CalendarBinding)
+            .where(CalendarBinding.id == binding_id)
+            .values(passcode_key_id="rotated", sealed_passcode=b"re-sealed")
+        )
+        assert await store.save(
+            session,
+            binding_id=binding_id,
+            owner="me",
+            now=NOW,
+            confirmed=before.confirmed,
+            in_doubt=None,
+            lost_at=None,
+        )
+    async with transaction(runtime.sessions) as session:
+        row = await session.get(CalendarBinding, binding_id, populate_existing=True)
+        assert row is not None and (row.passcode_key_id, row.sealed_passcode) == (
+            "rotated",
+            b"re-sealed",
+        )
+
+
+async def test_rotation_never_overwrites_a_passcode_stored_while_it_ran(runtime: Runtime) -> None:
+    """Regression: a passcode a worker sealed (under the old key, its ring not yet reloaded)
+    while the rotation ran was overwritten with the re-sealed old one."""
+    async with transaction(runtime.sessions) as session:
+        await add_local(session, username="u", password="password-123", now=NOW)
+    binding_id = await binding_with_passcode(runtime, "a", 81111111111)
+    old_sealer = Sealer(KeySource(runtime.settings))  # a worker that has not seen the new key
+    new_keys = KeySource(runtime.settings)
+    new_keys.ring = KeyRing((generate_key(), *new_keys.ring.keys))
+    rotating = Sealer(new_keys)
+    opened_once: list[bool] = []
+    worker = create_engine(driver_url(runtime.settings.database_url, asynchronous=False))
+
+    class WorkerSealsMeanwhile(Sealer):
+        def open(self, kid: str, sealed: bytes, context: bytes) -> bytes:
+            plaintext = rotating.open(kid, sealed, context)
+            if not opened_once:
+                opened_once.append(True)
+                newer = passcodes.seal(
+                    old_sealer, "n3wer", user_id=1, binding_id=binding_id, meeting_id=81111111111
+                )
+                assert newer is not None
+                with worker.begin() as connection:
+                    connection.execute(
+                        update(CalendarBinding)
+                        .where(CalendarBinding.id == binding_id)
+                        .values(passcode_key_id=newer[0], sealed_passcode=newer[1])
+                    )
+            return plaintext
+
+    report = await reseal_all(
+        runtime.sessions,
+        WorkerSealsMeanwhile(rotating.keys),
+        others=(passcodes.reseal,),
+        leftovers=(passcodes.left_to_reseal,),
+    )
+    worker.dispose()
+    assert opened_once and report.resealed == 0 and report.remaining == 1
+    assert await opened(runtime, binding_id) == "n3wer"  # run again to finish

@@ -8,6 +8,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from sqlalchemy import update
 
 from linkzoom.calendar import store
 from linkzoom.calendar.event import CalendarEvent
@@ -18,6 +19,7 @@ from linkzoom.calendar.service import Answer, CalendarService, mirror_of
 from linkzoom.calendar.steps import Next
 from linkzoom.problems import NotFound, ZoomUnavailable
 from linkzoom.runtime import Runtime
+from linkzoom.store.calendar_tables import CalendarBinding
 from linkzoom.store.db import transaction
 from tests.calendar.conftest import DAILY_WRITE_LIMIT
 from tests.calendar.harness import (
@@ -303,3 +305,29 @@ async def test_daily_limit_defers_to_midnight_then_resumes(
     assert done.status == SYNCED and done.last_error is None
     (meeting,) = sandbox.meetings()
     assert meeting["start_time"] == "2026-12-01T09:06:00Z"
+
+
+async def test_an_unreadable_passcode_is_fetched_again_not_a_failure(
+    runtime: Runtime, sandbox: SandboxProcess, clock: FakeClock
+) -> None:
+    """A passcode no key opens any more (its key retired too early) answers as unknown and is
+    fetched from Zoom again, sealed under the current key."""
+    align_clocks(sandbox, clock)
+    user_id = await link_user(runtime, sandbox, "alice")
+    mirror = mirror_of(runtime)
+    start = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+    created = await mirror.service.put(user_id=user_id, event_key="k", event=event(start))
+    passcode = await mirror.service.passcode(created.binding)
+    assert passcode
+    async with transaction(runtime.sessions) as session:
+        await session.execute(
+            update(CalendarBinding)
+            .where(CalendarBinding.id == created.binding.id)
+            .values(passcode_key_id="retired", sealed_passcode=b"\0" * 40)
+        )
+    damaged = await binding(mirror, user_id=user_id, event_key="k")
+    assert await mirror.service.passcode(damaged) is None
+    await drain(mirror, clock)
+    repaired = await binding(mirror, user_id=user_id, event_key="k")
+    assert repaired.status == SYNCED and await mirror.service.passcode(repaired) == passcode
+    assert sandbox.calls()["meetings.get"] == {"200": 1}
