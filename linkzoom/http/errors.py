@@ -8,6 +8,7 @@ traceback in the response; the traceback goes to the log, tied to the request id
 from __future__ import annotations
 
 import html
+import json
 import logging
 
 from starlette.exceptions import HTTPException
@@ -28,6 +29,18 @@ log = logging.getLogger(__name__)
 
 PROBLEM_JSON = "application/problem+json"
 HTML_PREFIXES = ("/oauth/", "/controller")
+
+
+class ProblemResponse(JSONResponse):
+    """``application/problem+json``. A problem may quote what the client sent, lone surrogates
+    included (JSON's ``\\ud800`` escapes decode to them), which UTF-8 cannot carry: they become
+    ``?`` rather than the error turning into a 500."""
+
+    media_type = PROBLEM_JSON
+
+    def render(self, content: object) -> bytes:
+        text = json.dumps(content, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+        return text.encode("utf-8", "replace")
 
 
 def _from_http_exception(exc: HTTPException) -> Problem:
@@ -57,12 +70,13 @@ def render(request: Request, problem: Problem) -> Response:
             f"<main><h1>{html.escape(problem.title)}</h1><p>{html.escape(problem.detail)}</p>"
             "</main></html>"
         )
-        return HTMLResponse(body, status_code=problem.status, headers=headers)
-    return JSONResponse(
+        return HTMLResponse(
+            body.encode("utf-8", "replace"), status_code=problem.status, headers=headers
+        )
+    return ProblemResponse(
         problem.to_json(public_url, instance=request.url.path),
         status_code=problem.status,
         headers=headers,
-        media_type=PROBLEM_JSON,
     )
 
 

@@ -9,13 +9,14 @@ import json
 from datetime import UTC, timedelta, timezone
 from typing import Any
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from linkzoom.calendar import codec, wire
 from linkzoom.calendar.event import CalendarEvent, desired_from_event
 from linkzoom.calendar.ical import event_from_ical
 from linkzoom.calendar.json_input import event_from_json
+from linkzoom.http.errors import ProblemResponse
 from linkzoom.problems import ValidationFailed
 from linkzoom.zoom.meeting_defaults import MeetingDefaults
 from linkzoom.zoom.sandbox.validation import parse_meeting_input
@@ -25,6 +26,11 @@ fuzz = settings(max_examples=400, deadline=None, suppress_health_check=list(Heal
 ZONES = [UTC, timezone(timedelta(hours=14)), timezone(timedelta(hours=-12))]
 ZONE_NAMES = ["Europe/Berlin", "Pacific/Kiritimati", "Etc/GMT+12", "W. Europe Standard Time"]
 ZONE_NAMES += ["", "localtime", "../etc/passwd", "Factory", "EST5EDT", "right/UTC"]
+
+
+def renders(problem: ValidationFailed) -> None:
+    body = ProblemResponse(problem.to_json("http://linkzoom.test", instance="/")).body
+    assert json.loads(bytes(body))["status"] == 422
 
 
 def zoom_accepts(event: CalendarEvent) -> None:
@@ -38,10 +44,12 @@ def zoom_accepts(event: CalendarEvent) -> None:
 
 # --- JSON ------------------------------------------------------------------------------------
 
+# Any code point, lone surrogates included: JSON's \\ud800 escapes decode to them.
+any_text = st.text(st.characters(exclude_categories=()), max_size=20)
 times = st.one_of(
     st.none(),
     st.integers(),
-    st.text(max_size=5),
+    any_text,
     st.datetimes(timezones=st.sampled_from(ZONES)).map(lambda d: d.isoformat()),
     st.dates().map(lambda d: d.isoformat()),
 )
@@ -63,16 +71,21 @@ def rule_text(parts: tuple[str, int | None, int | None, str | None, str | None])
 json_bodies = st.fixed_dictionaries(
     {},
     optional={
-        "subject": st.one_of(st.text(max_size=20), st.integers(), st.none()),
+        "subject": st.one_of(any_text, st.integers(), st.none()),
         "start": times,
         "end": times,
         "timezone": st.one_of(
             st.sampled_from(ZONE_NAMES),
-            st.text(max_size=5),
+            any_text,
             st.integers(),
         ),
-        "recurrence": st.one_of(st.none(), st.text(max_size=10), rule_parts.map(rule_text)),
-        "exdates": st.one_of(st.none(), st.lists(times, max_size=3), st.text(max_size=3)),
+        "recurrence": st.one_of(
+            st.none(),
+            any_text,
+            rule_parts.map(rule_text),
+            st.tuples(rule_parts.map(rule_text), any_text).map(lambda r: f"{r[0]};{r[1]}=1"),
+        ),
+        "exdates": st.one_of(st.none(), st.lists(times, max_size=3), any_text),
         "all_day": st.one_of(st.booleans(), st.none(), st.integers()),
     },
 )
@@ -80,10 +93,12 @@ json_bodies = st.fixed_dictionaries(
 
 @fuzz
 @given(json_bodies)
+@example({"recurrence": "FREQ=DAILY;X\ud800=1"})  # quoted back in the problem: was a 500
 def test_any_json_body_is_a_problem_or_a_meeting_zoom_accepts(body: dict[str, Any]) -> None:
     try:
         event = event_from_json(body)
-    except ValidationFailed:
+    except ValidationFailed as problem:
+        renders(problem)
         return
     zoom_accepts(event)
 
@@ -162,6 +177,7 @@ def test_any_calendar_body_is_a_problem_or_a_meeting_zoom_accepts(
 ) -> None:
     try:
         event = event_from_ical(body, default_timezone=default_timezone)
-    except ValidationFailed:
+    except ValidationFailed as problem:
+        renders(problem)
         return
     zoom_accepts(event)

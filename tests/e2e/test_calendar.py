@@ -208,6 +208,14 @@ def test_bad_input_is_a_clear_problem_and_stores_nothing(calendar: CalendarDeplo
             "body.VTODO",
         ),
         ({"content": b"x" * 300_000, "headers": {"content-type": "text/calendar"}}, "body"),
+        # Regression: the problem quoted a lone surrogate, which could not be encoded (a 500).
+        (
+            {
+                "content": json.dumps(event(recurrence="FREQ=DAILY;X\ud800=1")).encode(),
+                "headers": {"content-type": "application/json"},
+            },
+            "recurrence",
+        ),
     ]
     for kwargs, expected in cases:
         answer = api.put(path("bad"), **kwargs)
