@@ -20,13 +20,13 @@ from datetime import datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from linkzoom.calendar import store
-from linkzoom.calendar.backoff import delay, judge
+from linkzoom.calendar.backoff import judge
 from linkzoom.calendar.calls import ZoomCalls
 from linkzoom.calendar.models import DELETING, PENDING, SYNCED
 from linkzoom.calendar.plan import plan
 from linkzoom.calendar.steps import LeaseLost, Next, Steps, Work
 from linkzoom.clock import Clock
-from linkzoom.problems import Problem
+from linkzoom.problems import Problem, ZoomUnavailable
 from linkzoom.store.db import SessionFactory, transaction
 from linkzoom.vault.seal import Sealer
 
@@ -171,15 +171,11 @@ class Runner:
             # A calendar change made meanwhile is not read here: the release below notices it
             # (the version moved) and leaves the binding due, so the next pass takes it.
         # Zoom did not settle within a pass (it keeps answering in a way the plan does not
-        # expect): try again later, backing off, rather than at once and forever.
-        work.attempts += 1
-        await self._release(
-            work,
-            status=self._busy(work),
-            due_at=self._clock() + delay(work.attempts, self._jitter()),
-            error=f"Zoom did not settle after {MAX_ROUNDS} rounds of calls; trying again.",
+        # expect): a failure like any other, retried with back-off, not at once and forever.
+        unsettled = ZoomUnavailable(
+            f"Zoom did not settle after {MAX_ROUNDS} rounds of calls; trying again."
         )
-        return self._result(work)
+        return await self._failed(work, unsettled)
 
     def _busy(self, work: Work) -> str:
         return DELETING if work.desired.deleted else PENDING

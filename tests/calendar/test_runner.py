@@ -128,7 +128,9 @@ async def test_a_pass_zoom_never_settles_backs_off_instead_of_spinning(
     assert len(performed) == MAX_ROUNDS
     stuck = await binding(mirror, user_id=user_id, event_key="restless")
     assert stuck.status == PENDING and stuck.attempts == 1 and stuck.last_error
-    assert stuck.due_at is not None and stuck.due_at > clock()
+    # The first back-off step of every failure: 1 to 2 s (see linkzoom.calendar.backoff).
+    assert stuck.due_at is not None
+    assert clock() + timedelta(seconds=1) <= stuck.due_at <= clock() + timedelta(seconds=2)
 
 
 def weekly(
