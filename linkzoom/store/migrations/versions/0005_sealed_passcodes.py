@@ -7,6 +7,7 @@ Create Date: 2026-12-04 20:10:00.000000
 Passcodes used to sit in ``calendar_bindings.confirmed`` as plain JSON. A migration has no key
 ring, so it cannot seal them: it removes them and marks each binding as changed at Zoom, so the
 reconciler fetches the meeting again and stores its passcode sealed (one light call each).
+A downgrade drops the sealed passcodes: older code then shows none until it fetches a meeting.
 """
 
 from __future__ import annotations
@@ -45,12 +46,10 @@ def upgrade() -> None:
         data = json.loads(confirmed) if isinstance(confirmed, str) else dict(confirmed)
         if "password" not in data:
             continue
-        del data["password"]
-        connection.execute(
-            sa.update(bindings)
-            .where(bindings.c.id == binding_id)
-            .values(confirmed=data, zoom_changed_at=now, due_at=now)
-        )
+        changes: dict[str, object] = {"confirmed": data}
+        if data.pop("password"):  # a meeting without a passcode has nothing to fetch
+            changes |= {"zoom_changed_at": now, "due_at": now}
+        connection.execute(sa.update(bindings).where(bindings.c.id == binding_id).values(changes))
 
 
 def downgrade() -> None:
