@@ -138,7 +138,7 @@ def put(api: httpx.Client, key: str, body: dict[str, Any]) -> bool:
 def play(calendar: Calendar, key: str, api: httpx.Client, rng: random.Random) -> None:
     body = calendar.new_body()
     calendar.wanted[key] = body if put(api, key, body) else None
-    for _ in range(rng.randrange(1, 3)):
+    for _ in range(rng.randrange(1, 4)):
         time.sleep(rng.choice([0.0, 0.05, 0.2, 0.5]))  # bursts and pauses
         current = calendar.wanted[key]
         if current is None:
