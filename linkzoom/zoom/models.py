@@ -24,6 +24,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar, Self, get_args, get_origin, get_type_hints
 
 from linkzoom.problems import ZoomError
+from linkzoom.zoom.text import TOPIC_LIMIT, utf16_length
 
 _PASSWORD = re.compile(r"[A-Za-z0-9@\-_*]{1,10}")
 _WEEKLY_DAYS = re.compile(r"[1-7](,[1-7])*")
@@ -283,7 +284,10 @@ class MeetingRequest:
 
     def __post_init__(self) -> None:
         _require_aware("start_time", self.start_time)
-        _check(self.topic is None or len(self.topic) <= 200, "topic is at most 200 characters")
+        _check(
+            self.topic is None or utf16_length(self.topic) <= TOPIC_LIMIT,
+            f"topic is at most {TOPIC_LIMIT} characters (UTF-16 units)",
+        )
         _check(self.agenda is None or len(self.agenda) <= 2000, "agenda is at most 2000 characters")
         _check(
             self.password is None or bool(_PASSWORD.fullmatch(self.password)),

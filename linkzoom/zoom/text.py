@@ -18,6 +18,11 @@ def clean_text(text: str) -> str:
     return " ".join("".join(kept).split())
 
 
+def has_control(text: str) -> bool:
+    """Whether ``text`` holds a control character or a lone surrogate."""
+    return not text.isprintable() and any(unicodedata.category(ch) in _DROPPED for ch in text)
+
+
 def fit(text: str, limit: int = TOPIC_LIMIT) -> str:
     """``text`` cut to ``limit`` UTF-16 code units, ending in "…" when cut.
 

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from linkzoom.zoom.text import clean_text, fit, utf16_length
+from linkzoom.zoom.text import clean_text, fit, has_control, utf16_length
 
 # Pure and fast, but a loaded two-core machine can stall any example past the 200 ms default.
 no_deadline = settings(deadline=None)
@@ -46,3 +46,11 @@ def test_fit_stays_within_zooms_limit_and_keeps_a_prefix(text: str) -> None:
 @given(st.text(alphabet=st.characters(), max_size=300))
 def test_utf16_length_is_what_java_counts(text: str) -> None:
     assert utf16_length(text) == utf16(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("AAMkADk/create==", False), ("with space", False), ("nul\x00", True), ("\ud800", True)],
+)
+def test_has_control(text: str, expected: bool) -> None:
+    assert has_control(text) is expected
