@@ -211,10 +211,14 @@ class Steps:
             meeting = await self._calls.get(work.user_id, work.account, action.meeting_id)
         except ZoomMeetingNotFound:
             return await self._gone(work)
-        work.confirmed = wire.fetched(meeting, work.confirmed, self._clock())
+        previous = work.confirmed
+        work.confirmed = wire.fetched(meeting, previous, self._clock())
         self._seal(work, meeting.id, meeting.password)
         work.fetched = True
-        await self.save(work)
+        # A passcode changed at Zoom changes the join link: the add-in must put the new one in.
+        relinked = previous is not None and previous.join_url != meeting.join_url
+        work.link_changed = work.link_changed or relinked
+        await self.save(work, link_changed=True if relinked else None)
         return Next.REPLAN
 
     async def _gone(self, work: Work) -> Next:

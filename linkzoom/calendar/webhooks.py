@@ -22,7 +22,7 @@ from linkzoom.store.db import transaction
 Handler = Callable[[Mapping[str, Any]], Awaitable[None]]
 # Fields of a meeting.updated ``object`` that are not the calendar's business.
 _NOT_CALENDAR = frozenset(
-    {"id", "uuid", "host_id", "agenda", "settings", "password", "join_url", "tracking_fields"}
+    {"id", "uuid", "host_id", "agenda", "settings", "join_url", "tracking_fields"}
 )
 
 
@@ -76,6 +76,9 @@ def is_echo(
 ) -> bool:
     """Does the update only repeat what we last confirmed (our own change, reported back)?"""
     if known is None or payload.get("scope") == "single":
+        return False
+    if "password" in meeting:
+        # We never change a passcode: the host did, at Zoom, and with it the join link.
         return False
     series = known.series
     ours: dict[str, object] = {

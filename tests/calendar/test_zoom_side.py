@@ -130,3 +130,22 @@ async def test_toggled_off_and_on_again_quickly_keeps_the_meeting(
     (meeting,) = sandbox.meetings()
     assert meeting["id"] == meeting_id
     assert "meetings.delete" not in sandbox.calls()
+
+
+async def test_a_passcode_changed_at_zoom_reaches_the_add_in_with_its_new_link(
+    runtime: Runtime, sandbox: SandboxProcess, clock: FakeClock
+) -> None:
+    """Regression: a passcode change was taken for none of the calendar's business, so the
+    event kept a link (its ``pwd``) and a passcode that no longer worked."""
+    mirror, user_id, meeting_id = await mirrored(runtime, sandbox, clock)
+    fired = sandbox.control("POST", f"/meetings/{meeting_id}/update", json={"password": "n3wPass"})
+    await deliver(runtime, fired["event"])
+    await drain(mirror, clock)
+    (meeting,) = sandbox.meetings()
+    now = await binding(mirror, user_id=user_id, event_key="ev")
+    assert now.status == SYNCED and now.link_changed and now.confirmed is not None
+    new_link = meeting["join_url"].split("/j/")[1]  # the control API renders under /_sandbox
+    assert now.confirmed.meeting_id == meeting_id and now.confirmed.join_url.endswith(new_link)
+    assert await mirror.service.passcode(now) == "n3wPass"
+    calls = sandbox.calls()
+    assert calls["meetings.get"] == {"200": 1} and "meetings.update" not in calls
