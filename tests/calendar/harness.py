@@ -6,6 +6,7 @@ sandbox's together, which end-to-end tests (whose service reads the real clock) 
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -69,6 +70,15 @@ async def link_user(runtime: Runtime, sandbox: SandboxProcess, name: str) -> int
         state=callback["state"][0], code=callback["code"][0], error=None, address=None
     )
     return user_id
+
+
+async def zoom_holds(sandbox: SandboxProcess, count: int, timeout: float = 10.0) -> None:
+    """Wait until the sandbox holds ``count`` live meetings (a slow create has landed): a poll,
+    not a fixed sleep, so a loaded machine cannot make the test flaky."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while len(sandbox.meetings()) != count:
+        assert asyncio.get_running_loop().time() < deadline, "Zoom never made the meeting"
+        await asyncio.sleep(0.05)
 
 
 def align_clocks(sandbox: SandboxProcess, clock: FakeClock) -> None:

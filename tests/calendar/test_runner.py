@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -29,6 +28,7 @@ from tests.calendar.harness import (
     binding,
     drain,
     link_user,
+    zoom_holds,
 )
 from tests.support.clock import FakeClock
 
@@ -230,7 +230,7 @@ async def test_a_lost_create_is_found_again_not_made_twice(
         json={
             "method": "POST",
             "path_regex": "/v2/users/.*/meetings",
-            "latency_ms": 1150,
+            "latency_ms": 1500,
             "count": 1,
         },
     )
@@ -239,7 +239,7 @@ async def test_a_lost_create_is_found_again_not_made_twice(
         await mirror.service.put(user_id=user_id, event_key="lost", event=event(start))
     kept = await binding(mirror, user_id=user_id, event_key="lost")
     assert kept.in_doubt is not None and kept.desired.deleted  # kept only to clean up
-    await asyncio.sleep(0.3)  # the sandbox finishes the create
+    await zoom_holds(sandbox, 1)  # the sandbox finishes the create
     # The add-in tries again: the meeting Zoom made is found by its marker and used.
     again = await mirror.service.put(user_id=user_id, event_key="lost", event=event(start))
     assert again.created and again.binding.confirmed is not None
@@ -260,7 +260,7 @@ async def test_a_lost_create_nobody_wants_is_found_and_deleted(
         json={
             "method": "POST",
             "path_regex": "/v2/users/.*/meetings",
-            "latency_ms": 1150,
+            "latency_ms": 1500,
             "count": 1,
         },
     )
@@ -268,7 +268,7 @@ async def test_a_lost_create_nobody_wants_is_found_and_deleted(
         await mirror.service.put(
             user_id=user_id, event_key="gone", event=event(datetime(2026, 12, 1, tzinfo=UTC))
         )
-    await asyncio.sleep(0.3)
+    await zoom_holds(sandbox, 1)
     clock.advance(seconds=5)  # past the back-off of the failed create
     await drain(mirror, clock)
     assert sandbox.meetings() == []
