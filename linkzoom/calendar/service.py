@@ -123,15 +123,13 @@ class CalendarService:
                 meeting_id=binding.confirmed.meeting_id,
             )
         except SealedDataUnreadable:
+            if binding.confirmed.stale or binding.zoom_changed_at is not None:
+                return None  # a fetch is owed already (perhaps backing off): ask no more
             log.warning(
                 "calendar passcode unreadable; fetching it again", extra={"binding_id": binding.id}
             )
-            now = self._clock()
             async with transaction(self._sessions) as session:
-                status = DELETING if binding.desired.deleted else PENDING
-                await store.signal(
-                    session, binding_id=binding.id, now=now, status=status, zoom_changed_at=now
-                )
+                await store.refetch(session, binding_id=binding.id, now=self._clock())
             return None
 
     async def get(self, *, user_id: int, event_key: str) -> store.Binding:

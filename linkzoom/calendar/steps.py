@@ -6,11 +6,13 @@ create is marked in doubt *before* it is sent. See :mod:`linkzoom.calendar.runne
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import logging
 import secrets
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from urllib.parse import parse_qs, urlsplit
 
 from linkzoom.calendar import passcodes, store, wire
 from linkzoom.calendar.calls import ZoomCalls
@@ -32,6 +34,7 @@ from linkzoom.calendar.store import Keep
 from linkzoom.clock import Clock
 from linkzoom.problems import (
     Problem,
+    SealedDataUnreadable,
     ServiceUnavailable,
     ZoomMeetingLocked,
     ZoomMeetingNotFound,
@@ -183,9 +186,17 @@ class Steps:
         return Next.CONTINUE
 
     def _seal(self, work: Work, meeting_id: int, passcode: str | None) -> None:
-        work.sealed_passcode = passcodes.seal(
-            self._sealer, passcode, user_id=work.user_id, binding_id=work.id, meeting_id=meeting_id
-        )
+        """Keep Zoom's passcode for the meeting, sealed; one already stored for this meeting
+        under the primary key is left as it is (no write that could race a rotation)."""
+        where = {"user_id": work.user_id, "binding_id": work.id, "meeting_id": meeting_id}
+        stored = work.sealed_passcode
+        if stored is not None and stored[0] == self._sealer.primary_kid:
+            with contextlib.suppress(SealedDataUnreadable):
+                if passcodes.open_passcode(self._sealer, stored, **where) == passcode:
+                    return
+        elif stored is None and not passcode:
+            return
+        work.sealed_passcode = passcodes.seal(self._sealer, passcode, **where)
         work.passcode_changed = True
 
     async def _adopt(self, work: Work, confirmed: Confirmed, passcode: str | None) -> None:
@@ -216,7 +227,11 @@ class Steps:
         self._seal(work, meeting.id, meeting.password)
         work.fetched = True
         # A passcode changed at Zoom changes the join link: the add-in must put the new one in.
-        relinked = previous is not None and previous.join_url != meeting.join_url
+        relinked = (
+            previous is not None
+            and previous.meeting_id == meeting.id
+            and _link_key(previous.join_url) != _link_key(meeting.join_url)
+        )
         work.link_changed = work.link_changed or relinked
         await self.save(work, link_changed=True if relinked else None)
         return Next.REPLAN
@@ -322,3 +337,9 @@ class Steps:
                 for o in confirmed.occurrences
             ),
         )
+
+
+def _link_key(join_url: str) -> list[str]:
+    """What makes a join link work: its encoded passcode (Zoom may spell the host differently,
+    a vanity or regional name, for the same meeting)."""
+    return parse_qs(urlsplit(join_url).query).get("pwd", [])

@@ -187,6 +187,22 @@ async def signal(session: AsyncSession, *, binding_id: int, now: datetime, **val
     )
 
 
+async def refetch(session: AsyncSession, *, binding_id: int, now: datetime) -> None:
+    """Have the reconciler fetch the meeting again (as if Zoom had reported a change), unless
+    that is owed already: a reader that keeps asking must not defeat the back-off."""
+    await session.execute(
+        update(CalendarBinding)
+        .where(CalendarBinding.id == binding_id, CalendarBinding.zoom_changed_at.is_(None))
+        .values(
+            desired_version=CalendarBinding.desired_version + 1,
+            due_at=now,
+            updated_at=now,
+            zoom_changed_at=now,
+        )
+        .execution_options(**_NO_SYNC)
+    )
+
+
 async def take_lease(
     session: AsyncSession, *, binding_id: int, owner: str, now: datetime, until: datetime
 ) -> bool:

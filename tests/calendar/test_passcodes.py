@@ -120,23 +120,37 @@ def test_the_migration_takes_plain_passcodes_out_and_asks_zoom_again(database_ur
             ),
             {"now": NOW.replace(tzinfo=None)},
         )
-        connection.execute(
-            text(
-                "INSERT INTO calendar_bindings (id, user_id, event_key, desired, desired_version,"
-                " deleted, confirmed, zoom_meeting_id, status, attempts, link_changed, "
-                "created_at, updated_at) VALUES (1, 1, 'e', :desired, 1, false, :confirmed, "
-                "81234567890, 'synced', 0, false, :now, :now)"
-            ),
-            {"desired": "{}", "confirmed": json.dumps(confirmed), "now": NOW.replace(tzinfo=None)},
-        )
+        for binding_id, password in ((1, PASSCODE), (2, None)):
+            connection.execute(
+                text(
+                    "INSERT INTO calendar_bindings (id, user_id, event_key, desired, "
+                    "desired_version, deleted, confirmed, zoom_meeting_id, status, attempts, "
+                    "link_changed, created_at, updated_at) VALUES (:id, 1, :key, :desired, 1, "
+                    "false, :confirmed, 81234567890, 'synced', 0, false, :now, :now)"
+                ),
+                {
+                    "id": binding_id,
+                    "key": f"e{binding_id}",
+                    "desired": "{}",
+                    "confirmed": json.dumps(confirmed | {"password": password}),
+                    "now": NOW.replace(tzinfo=None),
+                },
+            )
     command.upgrade(config, "heads")
     assert PASSCODE not in stored_text(database_url)
     with engine.connect() as connection:
-        changed, due, sealed = connection.execute(
-            text("SELECT zoom_changed_at, due_at, sealed_passcode FROM calendar_bindings")
-        ).one()
+        rows = connection.execute(
+            text(
+                "SELECT zoom_changed_at, due_at, sealed_passcode, confirmed FROM calendar_bindings"
+                " ORDER BY id"
+            )
+        ).all()
     engine.dispose()
+    (changed, due, sealed, _), (untouched, not_due, _, without) = rows
     assert changed is not None and due is not None and sealed is None
+    # A meeting that had no passcode has nothing to fetch again.
+    without = json.loads(without) if isinstance(without, str) else without
+    assert untouched is None and not_due is None and "password" not in without
 
 
 async def test_a_save_that_only_read_the_passcode_leaves_it_as_stored(runtime: Runtime) -> None:

@@ -329,7 +329,11 @@ async def test_an_unreadable_passcode_is_fetched_again_not_a_failure(
         )
     damaged = await binding(mirror, user_id=user_id, event_key="k")
     assert await mirror.service.passcode(damaged) is None
+    owed = await binding(mirror, user_id=user_id, event_key="k")
+    assert await mirror.service.passcode(owed) is None  # asked once: no second signal
+    assert owed.version == damaged.version + 1
     await drain(mirror, clock)
     repaired = await binding(mirror, user_id=user_id, event_key="k")
     assert repaired.status == SYNCED and await mirror.service.passcode(repaired) == passcode
+    assert not repaired.link_changed
     assert sandbox.calls()["meetings.get"] == {"200": 1}

@@ -70,7 +70,8 @@ async def test_meeting_gone_when_we_update_it_is_made_again(
 async def test_meeting_changed_at_zoom_gets_the_calendar_state_back(
     runtime: Runtime, sandbox: SandboxProcess, clock: FakeClock
 ) -> None:
-    mirror, _, meeting_id = await mirrored(runtime, sandbox, clock)
+    mirror, user_id, meeting_id = await mirrored(runtime, sandbox, clock)
+    before = await binding(mirror, user_id=user_id, event_key="ev")
     fired = sandbox.control(
         "POST",
         f"/meetings/{meeting_id}/update",
@@ -83,6 +84,9 @@ async def test_meeting_changed_at_zoom_gets_the_calendar_state_back(
     assert meeting["topic"] == "Planning" and meeting["start_time"] == "2026-12-01T09:00:00Z"
     calls = sandbox.calls()
     assert calls["meetings.get"] == {"200": 1} and calls["meetings.update"] == {"204": 1}
+    after = await binding(mirror, user_id=user_id, event_key="ev")
+    # Same meeting, same link: nothing for the add-in to replace, no passcode rewritten.
+    assert not after.link_changed and after.sealed_passcode == before.sealed_passcode
 
 
 async def test_our_own_changes_reported_back_by_zoom_cost_nothing(
