@@ -9,6 +9,7 @@ import pytest
 
 from linkzoom.calendar.backoff import FAILED_AFTER, MAX_DELAY, delay, judge
 from linkzoom.calendar.models import FAILED, PENDING, Confirmed, Series
+from linkzoom.calendar.steps import _link_key
 from linkzoom.calendar.webhooks import is_echo, meeting_id_of
 from linkzoom.calendar.zones import named_zone, zone_like
 from linkzoom.problems import (
@@ -157,3 +158,9 @@ def test_updates_that_only_repeat_our_state_are_recognised(
 @pytest.mark.parametrize(("value", "expected"), [(5, 5), ("5", 5), (True, None), ("x", None)])
 def test_meeting_ids_in_webhooks(value: object, expected: int | None) -> None:
     assert meeting_id_of(value) == expected
+
+
+def test_a_join_link_is_the_same_whatever_host_zoom_names() -> None:
+    vanity = "https://acme.zoom.us/j/81234567890?pwd=Abc.1"
+    assert _link_key("https://us02web.zoom.us/j/81234567890?pwd=Abc.1") == _link_key(vanity)
+    assert _link_key("https://us02web.zoom.us/j/81234567890?pwd=New.2") != _link_key(vanity)
