@@ -53,6 +53,8 @@ class Settings:
     zoom_refresh_token_days: int = 90
     zoom_daily_write_limit: int = 100
     session_days: int = 30
+    controller_idle_minutes: int = 30
+    controller_session_hours: int = 12
     max_body_bytes: int = 1_048_576
     log_level: str = "INFO"
     log_format: str = "json"
@@ -90,6 +92,14 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     log_level = (env.text("LOG_LEVEL") or defaults.log_level).upper()
     if log_level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
         raise ConfigError("LOG_LEVEL", "must be one of DEBUG, INFO, WARNING, ERROR")
+    idle_minutes = env.integer("CONTROLLER_IDLE_MINUTES", defaults.controller_idle_minutes, 1, 1440)
+    session_hours = env.integer(
+        "CONTROLLER_SESSION_HOURS", defaults.controller_session_hours, 1, 720
+    )
+    if idle_minutes > session_hours * 60:
+        raise ConfigError(
+            "CONTROLLER_IDLE_MINUTES", "must not be longer than LINKZOOM_CONTROLLER_SESSION_HOURS"
+        )
     return Settings(
         database_url=env.database_url("DATABASE_URL", defaults.database_url),
         public_url=env.url("PUBLIC_URL", defaults.public_url),
@@ -109,6 +119,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
             "ZOOM_DAILY_WRITE_LIMIT", defaults.zoom_daily_write_limit, 1, 10_000_000
         ),
         session_days=env.integer("SESSION_DAYS", defaults.session_days, 1, 400),
+        controller_idle_minutes=idle_minutes,
+        controller_session_hours=session_hours,
         max_body_bytes=env.integer("MAX_BODY_BYTES", defaults.max_body_bytes, 1024, 64 << 20),
         log_level=log_level,
         log_format=log_format,

@@ -29,8 +29,11 @@ def test_values_are_read_and_normalised() -> None:
             "LINKZOOM_LDAP_URL": "ldap://dc.example.org",
             "LINKZOOM_LDAP_BASE_DN": "dc=example,dc=org",
             "LINKZOOM_LDAP_UPN_SUFFIX": "@example.org",
+            "LINKZOOM_CONTROLLER_IDLE_MINUTES": "10",
+            "LINKZOOM_CONTROLLER_SESSION_HOURS": "8",
         }
     )
+    assert (settings.controller_idle_minutes, settings.controller_session_hours) == (10, 8)
     assert settings.public_url == "https://links.example.org"
     assert settings.secure_cookies
     assert not settings.zoom_sandboxed
@@ -57,6 +60,12 @@ def test_values_are_read_and_normalised() -> None:
             "LINKZOOM_LDAP_UPN_SUFFIX",
         ),
         ({"LINKZOOM_ZOOM_TIMEOUT_SECONDS": "-3"}, "LINKZOOM_ZOOM_TIMEOUT_SECONDS"),
+        ({"LINKZOOM_CONTROLLER_IDLE_MINUTES": "0"}, "LINKZOOM_CONTROLLER_IDLE_MINUTES"),
+        ({"LINKZOOM_CONTROLLER_SESSION_HOURS": "a day"}, "LINKZOOM_CONTROLLER_SESSION_HOURS"),
+        (
+            {"LINKZOOM_CONTROLLER_IDLE_MINUTES": "90", "LINKZOOM_CONTROLLER_SESSION_HOURS": "1"},
+            "LINKZOOM_CONTROLLER_IDLE_MINUTES",
+        ),
     ],
 )
 def test_a_bad_value_names_its_variable(environ: dict[str, str], variable: str) -> None:

@@ -34,7 +34,13 @@ async def sign_in(
     now = runtime.clock()
     async with transaction(runtime.sessions) as session:
         await sessions.prune(session, now=now)
-        issued = await sessions.issue(session, user_id=user.id, now=now, address=address)
+        issued = await sessions.issue(
+            session,
+            user_id=user.id,
+            now=now,
+            address=address,
+            policy=sessions.policy_for(runtime.settings),
+        )
     return user, issued
 
 

@@ -16,12 +16,23 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from linkzoom.config import Settings
 from linkzoom.controller.plan import SessionPolicy, needs_touch, session_verdict
 from linkzoom.store.controller_tables import ControllerSession
 from linkzoom.store.models import User
 
 TOKEN_PREFIX = "lzc_"
 POLICY = SessionPolicy()
+
+
+def policy_for(settings: Settings) -> SessionPolicy:
+    """The administrator's lifetimes (``LINKZOOM_CONTROLLER_IDLE_MINUTES``/``_SESSION_HOURS``)."""
+    return SessionPolicy(
+        idle=timedelta(minutes=settings.controller_idle_minutes),
+        absolute=timedelta(hours=settings.controller_session_hours),
+    )
+
+
 # Ended sessions are deleted a day after their deadline; nothing shows them, so no longer.
 RETENTION = timedelta(days=1)
 

@@ -177,7 +177,9 @@ async def load_viewer(request: Request) -> Viewer | None:
     if not token:
         return None
     async with transaction(runtime.sessions) as session:
-        found = await sessions.authenticate(session, token, now=runtime.clock())
+        found = await sessions.authenticate(
+            session, token, now=runtime.clock(), policy=sessions.policy_for(runtime.settings)
+        )
         if found is None:
             return None
         user, row = found

@@ -109,6 +109,28 @@ async def test_use_keeps_a_session_alive_until_its_absolute_deadline(
     await _expect_sign_in(browser)
 
 
+async def test_the_administrator_sets_the_lifetimes(settings: Settings, clock: FakeClock) -> None:
+    short = settings.replace(controller_idle_minutes=5, controller_session_hours=1)
+    app = create_app(short, clock=clock, with_worker=False)
+    async with app.router.lifespan_context(app):
+        runtime: Runtime = app.state.runtime
+        async with transaction(runtime.sessions) as session:
+            await add_local(session, username="alice", password="alice-password-1", now=clock())
+        browser = browser_for(app, "http://linkzoom.test")
+        try:
+            assert (await browser.login("alice", "alice-password-1")).status_code == 303
+            for _ in range(14):  # used every 4 minutes: alive until the hour is up
+                clock.advance(minutes=4)
+                assert (await browser.get("/controller/account")).status_code == 200
+            clock.advance(minutes=4)
+            await _expect_sign_in(browser)
+            assert (await browser.login("alice", "alice-password-1")).status_code == 303
+            clock.advance(minutes=5)  # idle for the set five minutes
+            await _expect_sign_in(browser)
+        finally:
+            await browser.client.aclose()
+
+
 async def test_sign_out_ends_the_session_for_a_copied_cookie_too(
     people: People, new_browser: NewBrowser
 ) -> None:
