@@ -60,20 +60,22 @@ async def put_zoom(request: Request) -> Response:
     event = await _event(request, caller)
     service = _service(request)
     answer = await service.put(user_id=caller.user.id, event_key=event_key, event=event)
-    body = binding_json(
-        answer.binding, await service.passcode(answer.binding), caller.user.display_name
-    )
-    return JSONResponse(body, status_code=201 if answer.created else 200, headers=NO_STORE)
+    return await _answer(service, caller, answer.binding, 201 if answer.created else 200)
 
 
 async def get_zoom(request: Request) -> Response:
     caller = await api_caller(request, zoom_feature=True)
     service = _service(request)
     binding = await service.get(user_id=caller.user.id, event_key=_event_key(request))
-    return JSONResponse(
-        binding_json(binding, await service.passcode(binding), caller.user.display_name),
-        headers=NO_STORE,
-    )
+    return await _answer(service, caller, binding, 200)
+
+
+async def _answer(
+    service: CalendarService, caller: Caller, binding: Binding, status: int
+) -> JSONResponse:
+    passcode = await service.passcode(binding)
+    body = binding_json(binding, passcode, caller.user.display_name)
+    return JSONResponse(body, status_code=status, headers=NO_STORE)
 
 
 async def delete_zoom(request: Request) -> Response:

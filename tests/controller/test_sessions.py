@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import timedelta
 
 from sqlalchemy import select
@@ -42,26 +44,33 @@ async def test_cookies_are_httponly_lax_and_not_secure_over_http(
     assert 'lz_login=""' in " ".join(answer.headers.get_list("set-cookie"))
 
 
-async def test_cookies_are_secure_and_host_bound_over_https(
-    settings: Settings, clock: FakeClock
-) -> None:
-    secure = settings.replace(public_url="https://linkzoom.test")
-    app = create_app(secure, clock=clock, with_worker=False)
+@asynccontextmanager
+async def alice_on(settings: Settings, clock: FakeClock) -> AsyncIterator[Browser]:
+    """A service of its own with these settings, and a browser for alice (not yet signed in)."""
+    app = create_app(settings, clock=clock, with_worker=False)
     async with app.router.lifespan_context(app):
         runtime: Runtime = app.state.runtime
         async with transaction(runtime.sessions) as session:
             await add_local(session, username="alice", password="alice-password-1", now=clock())
-        browser = browser_for(app, "https://linkzoom.test")
+        browser = browser_for(app, settings.public_url)
         try:
-            answer = await browser.login("alice", "alice-password-1")
-            assert answer.status_code == 303
-            cookie = _set_cookies(answer.headers.get_list("set-cookie"), "__Host-lz_session")
-            attributes = {part.strip().lower() for part in cookie.split(";")[1:]}
-            assert {"httponly", "samesite=lax", "secure", "path=/"} <= attributes
-            assert "domain" not in cookie.lower()
-            assert (await browser.get("/controller/account")).status_code == 200
+            yield browser
         finally:
             await browser.client.aclose()
+
+
+async def test_cookies_are_secure_and_host_bound_over_https(
+    settings: Settings, clock: FakeClock
+) -> None:
+    secure = settings.replace(public_url="https://linkzoom.test")
+    async with alice_on(secure, clock) as browser:
+        answer = await browser.login("alice", "alice-password-1")
+        assert answer.status_code == 303
+        cookie = _set_cookies(answer.headers.get_list("set-cookie"), "__Host-lz_session")
+        attributes = {part.strip().lower() for part in cookie.split(";")[1:]}
+        assert {"httponly", "samesite=lax", "secure", "path=/"} <= attributes
+        assert "domain" not in cookie.lower()
+        assert (await browser.get("/controller/account")).status_code == 200
 
 
 async def test_the_database_holds_only_a_digest_of_the_cookie(
@@ -111,24 +120,16 @@ async def test_use_keeps_a_session_alive_until_its_absolute_deadline(
 
 async def test_the_administrator_sets_the_lifetimes(settings: Settings, clock: FakeClock) -> None:
     short = settings.replace(controller_idle_minutes=5, controller_session_hours=1)
-    app = create_app(short, clock=clock, with_worker=False)
-    async with app.router.lifespan_context(app):
-        runtime: Runtime = app.state.runtime
-        async with transaction(runtime.sessions) as session:
-            await add_local(session, username="alice", password="alice-password-1", now=clock())
-        browser = browser_for(app, "http://linkzoom.test")
-        try:
-            assert (await browser.login("alice", "alice-password-1")).status_code == 303
-            for _ in range(14):  # used every 4 minutes: alive until the hour is up
-                clock.advance(minutes=4)
-                assert (await browser.get("/controller/account")).status_code == 200
+    async with alice_on(short, clock) as browser:
+        assert (await browser.login("alice", "alice-password-1")).status_code == 303
+        for _ in range(14):  # used every 4 minutes: alive until the hour is up
             clock.advance(minutes=4)
-            await _expect_sign_in(browser)
-            assert (await browser.login("alice", "alice-password-1")).status_code == 303
-            clock.advance(minutes=5)  # idle for the set five minutes
-            await _expect_sign_in(browser)
-        finally:
-            await browser.client.aclose()
+            assert (await browser.get("/controller/account")).status_code == 200
+        clock.advance(minutes=4)
+        await _expect_sign_in(browser)
+        assert (await browser.login("alice", "alice-password-1")).status_code == 303
+        clock.advance(minutes=5)  # idle for the set five minutes
+        await _expect_sign_in(browser)
 
 
 async def test_sign_out_ends_the_session_for_a_copied_cookie_too(
