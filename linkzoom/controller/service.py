@@ -180,8 +180,11 @@ async def sign_out_everywhere(runtime: Runtime, viewer: Viewer, *, address: str 
 
 
 async def connect_zoom(runtime: Runtime, viewer: Viewer) -> str:
-    """The one-time URL that walks this user through Zoom consent (the add-in's flow)."""
+    """The one-time URL that walks this user through Zoom consent; the callback links the
+    account only when it comes back to this browser session."""
     async with transaction(runtime.sessions) as session:
         await features.require_zoom_enabled(session)
-    url: str = await runtime.authorizations.mint_for(viewer.user_id)
+    url: str = await runtime.authorizations.mint_for(
+        viewer.user_id, controller_session_id=viewer.session_id
+    )
     return url

@@ -35,6 +35,8 @@ async def api_caller(request: Request, *, zoom_feature: bool = False) -> Caller:
         user, device = await device_sessions.authenticate(session, token, now=runtime.clock())
         if zoom_feature:
             await features.require_zoom_enabled(session)
+    # A 409 answered later in this request carries a consent link only this device can claim.
+    request.state.device_session_id = device.id
     return Caller(user=user, device=device)
 
 

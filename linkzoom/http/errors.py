@@ -84,8 +84,12 @@ async def handle_problem(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, Problem)
     if isinstance(exc, ZoomAuthorizationNeeded) and exc.authorize_url is None:
         # The user must consent at Zoom; hand the client a fresh one-time link to do so.
-        runtime = request.app.state.runtime
-        exc.authorize_url = await runtime.authorizations.mint_for(exc.user_id)
+        # Only an API request names a device to claim the grant; elsewhere no link is offered.
+        device_session_id = getattr(request.state, "device_session_id", None)
+        if device_session_id is not None:
+            exc.authorize_url = await request.app.state.runtime.authorizations.mint_for(
+                exc.user_id, device_session_id=device_session_id
+            )
     if exc.status >= 500:
         log.warning("request failed: %s", exc.code, extra={"problem": exc.code})
     return render(request, exc)

@@ -141,9 +141,13 @@ class ZoomGrant(Base):
 
 
 class ZoomAuthorization(Base):
-    """One pass through Zoom consent: a one-time ticket, then a state bound to its PKCE verifier.
+    """One pass through Zoom consent: a one-time ticket, then a state bound to its PKCE verifier,
+    then the consented grant waiting (sealed) for the party that started the pass to claim it.
 
-    ``ticket_hash`` and ``state_hash`` are SHA-256 digests; the verifier is sealed by the vault.
+    ``ticket_hash``, ``state_hash`` and ``claim_hash`` are SHA-256 digests; the verifier and the
+    pending grant are sealed by the vault. Exactly one of ``device_session_id`` (the add-in that
+    asked) and ``controller_session_id`` (the My Account browser that asked) is set: only that
+    party can claim the grant, so a start link sent to someone else links nothing.
     """
 
     __tablename__ = "zoom_authorizations"
@@ -158,6 +162,16 @@ class ZoomAuthorization(Base):
     expires_at: Mapped[datetime] = mapped_column(index=True)
     started_at: Mapped[datetime | None]
     completed_at: Mapped[datetime | None]
+    device_session_id: Mapped[str | None] = mapped_column(
+        ForeignKey("device_sessions.id", ondelete="CASCADE"), index=True
+    )
+    controller_session_id: Mapped[str | None] = mapped_column(
+        ForeignKey("controller_sessions.id", ondelete="CASCADE"), index=True
+    )
+    claim_hash: Mapped[bytes | None] = mapped_column(LargeBinary(32), unique=True)
+    grant_key_id: Mapped[str | None] = mapped_column(String(64))
+    sealed_grant: Mapped[bytes | None] = mapped_column(LargeBinary)
+    claimed_at: Mapped[datetime | None]
 
 
 class ZoomDailyUsage(Base):

@@ -81,26 +81,42 @@ async def reseal_all(
 
 
 async def _reseal_verifiers(sessions: SessionFactory, sealer: Sealer) -> int:
-    """PKCE verifiers of consents still in flight are sealed too; they live ten minutes."""
+    """Consents still in flight hold sealed values too (the PKCE verifier, then the grant
+    waiting for its claim); they live ten minutes."""
     count = 0
     async with transaction(sessions) as session:
         rows = await session.scalars(
             select(ZoomAuthorization).where(
-                ZoomAuthorization.sealed_verifier.is_not(None),
-                ZoomAuthorization.verifier_key_id != sealer.primary_kid,
+                (
+                    ZoomAuthorization.sealed_verifier.is_not(None)
+                    & (ZoomAuthorization.verifier_key_id != sealer.primary_kid)
+                )
+                | (
+                    ZoomAuthorization.sealed_grant.is_not(None)
+                    & (ZoomAuthorization.grant_key_id != sealer.primary_kid)
+                )
             )
         )
         for row in rows:
-            assert row.sealed_verifier is not None and row.verifier_key_id is not None
-            context = verifier_context(row.user_id, row.id)
-            plaintext = sealer.open(row.verifier_key_id, row.sealed_verifier, context)
-            row.verifier_key_id, row.sealed_verifier = sealer.seal(plaintext, context)
-            count += 1
+            if row.sealed_verifier is not None and row.verifier_key_id is not None:
+                context = verifier_context(row.user_id, row.id)
+                plaintext = sealer.open(row.verifier_key_id, row.sealed_verifier, context)
+                row.verifier_key_id, row.sealed_verifier = sealer.seal(plaintext, context)
+                count += 1
+            if row.sealed_grant is not None and row.grant_key_id is not None:
+                context = pending_grant_context(row.user_id, row.id)
+                plaintext = sealer.open(row.grant_key_id, row.sealed_grant, context)
+                row.grant_key_id, row.sealed_grant = sealer.seal(plaintext, context)
+                count += 1
     return count
 
 
 def verifier_context(user_id: int, authorization_id: int) -> bytes:
     return preference_context(user_id, "linkzoom.oauth", f"pkce-verifier/{authorization_id}")
+
+
+def pending_grant_context(user_id: int, authorization_id: int) -> bytes:
+    return preference_context(user_id, "linkzoom.oauth", f"pending-grant/{authorization_id}")
 
 
 def _context(row: Preference) -> bytes:

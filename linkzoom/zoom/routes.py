@@ -9,10 +9,11 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
+from linkzoom.controller.web import load_viewer
 from linkzoom.http.auth import api_caller, client_address
-from linkzoom.http.body import read_bytes
+from linkzoom.http.body import read_bytes, read_json, required_string
 from linkzoom.problems import AuthorizationFailed
-from linkzoom.zoom.authorization import CALLBACK_PATH, START_PATH
+from linkzoom.zoom.authorization import CALLBACK_PATH, START_PATH, Consented, Linked
 
 NO_STORE = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
 WEBHOOK_BODY_LIMIT = 256 * 1024
@@ -21,8 +22,26 @@ WEBHOOK_BODY_LIMIT = 256 * 1024
 async def create_authorization(request: Request) -> Response:
     runtime = request.app.state.runtime
     caller = await api_caller(request, zoom_feature=True)
-    url = await runtime.authorizations.mint_for(caller.user.id)
+    url = await runtime.authorizations.mint_for(caller.user.id, device_session_id=caller.device.id)
     return JSONResponse({"authorize_url": url}, status_code=201, headers=NO_STORE)
+
+
+async def claim_authorization(request: Request) -> Response:
+    """The device that asked for consent stores the grant with the code its dialog handed back."""
+    runtime = request.app.state.runtime
+    caller = await api_caller(request, zoom_feature=True)
+    code = required_string(await read_json(request), "code", max_length=200)
+    linked = await runtime.authorizations.claim(
+        code, device_session_id=caller.device.id, address=client_address(request)
+    )
+    return JSONResponse(
+        {
+            "linked": True,
+            "account_email": linked.zoom_user.email,
+            "replaced_other_account": linked.replaced_other_account,
+        },
+        headers=NO_STORE,
+    )
 
 
 async def zoom_account(request: Request) -> Response:
@@ -66,20 +85,24 @@ async def oauth_start(request: Request) -> Response:
 async def oauth_callback(request: Request) -> Response:
     runtime = request.app.state.runtime
     params = request.query_params
-    linked = await runtime.authorizations.complete(
+    viewer = await load_viewer(request)  # a pass started on My Account is claimed right here
+    outcome = await runtime.authorizations.complete(
         state=params.get("state"),
         code=params.get("code"),
         error=params.get("error"),
         address=client_address(request),
+        browser_session_id=viewer.session_id if viewer is not None else None,
     )
     nonce = secrets.token_urlsafe(16)
     public = urlsplit(runtime.settings.public_url)
+    claim_code = outcome.claim_code if isinstance(outcome, Consented) else None
     html = runtime.templates.get_template("oauth_done.html").render(
         nonce=nonce,
-        account_email=linked.zoom_user.email,
-        replaced=linked.replaced_other_account,
+        account_email=outcome.zoom_user.email,
+        linkzoom_user=outcome.username,
+        claim_code=claim_code,
+        replaced=isinstance(outcome, Linked) and outcome.replaced_other_account,
         opener_origin=f"{public.scheme}://{public.netloc}",
-        # Connect from My Account opens this page in the browser itself, not a dialog.
         account_url=f"{runtime.settings.public_url}/controller/account",
     )
     csp = f"default-src 'none'; script-src 'nonce-{nonce}'; style-src 'nonce-{nonce}'"
@@ -95,6 +118,7 @@ async def webhook(request: Request) -> Response:
 
 routes = [
     Route("/api/v1/zoom/authorizations", create_authorization, methods=["POST"]),
+    Route("/api/v1/zoom/authorizations/claim", claim_authorization, methods=["POST"]),
     Route("/api/v1/zoom/authorization", delete_authorization, methods=["DELETE"]),
     Route("/api/v1/zoom/account", zoom_account, methods=["GET"]),
     Route(START_PATH, oauth_start, methods=["GET"]),

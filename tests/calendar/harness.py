@@ -22,6 +22,7 @@ from linkzoom.runtime import Runtime
 from linkzoom.store.db import transaction
 from tests.support.browser import submit_form
 from tests.support.clock import FakeClock
+from tests.support.consent import link_through_runtime
 from tests.support.processes import Process
 
 CLIENT_ID = "test-client-id"
@@ -58,17 +59,17 @@ async def link_user(runtime: Runtime, sandbox: SandboxProcess, name: str) -> int
         )
         await set_zoom_enabled(session, True, now=now)
         user_id = user.id
-    ticket = parse_qs(urlsplit(await runtime.authorizations.mint_for(user_id)).query)["ticket"][0]
-    authorize_url = await runtime.authorizations.start(ticket)
-    with httpx.Client(timeout=10) as browser:
-        consent = browser.get(authorize_url)
-        answer = submit_form(
-            browser, consent, button="approve", overrides={"email": f"{name}@zoom.test"}
-        )
-    callback = parse_qs(urlsplit(answer.headers["location"]).query)
-    await runtime.authorizations.complete(
-        state=callback["state"][0], code=callback["code"][0], error=None, address=None
-    )
+
+    async def approve(consent_url: str) -> dict[str, str]:
+        with httpx.Client(timeout=10) as browser:
+            consent = browser.get(consent_url)
+            answer = submit_form(
+                browser, consent, button="approve", overrides={"email": f"{name}@zoom.test"}
+            )
+        query = parse_qs(urlsplit(answer.headers["location"]).query)
+        return {"state": query["state"][0], "code": query["code"][0]}
+
+    await link_through_runtime(runtime, user_id, approve)
     return user_id
 
 

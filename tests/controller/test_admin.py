@@ -23,6 +23,7 @@ from linkzoom.zoom.meeting_defaults import MeetingDefaults
 from tests.controller.conftest import NewBrowser, People, browser_for
 from tests.controller.support import API, OAUTH, audit_rows, device, link, revoke_ok
 from tests.support.clock import FakeClock
+from tests.support.consent import link_through_runtime
 
 
 def usernames(html: str) -> list[str]:
@@ -326,12 +327,11 @@ async def test_the_reauthorization_period_applies_to_new_grants(
     zoom.get(f"{API}/users/me").mock(
         return_value=httpx.Response(200, json={"id": "zu", "account_id": "acc", "email": "x@z.t"})
     )
-    ticket_url = await runtime_of.authorizations.mint_for(people.alice)
-    consent = await runtime_of.authorizations.start(
-        parse_qs(urlsplit(ticket_url).query)["ticket"][0]
-    )
-    state = parse_qs(urlsplit(consent).query)["state"][0]
-    await runtime_of.authorizations.complete(state=state, code="c", error=None, address=None)
+
+    async def approve(consent_url: str) -> dict[str, str]:
+        return {"state": parse_qs(urlsplit(consent_url).query)["state"][0], "code": "c"}
+
+    await link_through_runtime(runtime_of, people.alice, approve)
     async with transaction(runtime_of.sessions) as session:
         grant = await session.scalar(select(ZoomGrant))
     assert grant is not None and grant.reauthorize_by - grant.authorized_at == timedelta(days=90)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import secrets
 import subprocess
 from collections.abc import Iterator
@@ -97,7 +98,17 @@ class Deployment:
                 browser, consent, button="approve", overrides={"email": email}
             )
             assert to_callback.status_code == 302, to_callback.text
-            return browser.get(to_callback.headers["location"])
+            done = browser.get(to_callback.headers["location"])
+        # The add-in claims the consent with the code the callback page hands its dialog.
+        if (code := claim_code(done.text)) is not None:
+            claimed = api.post("/api/v1/zoom/authorizations/claim", json={"code": code})
+            assert claimed.status_code == 200, claimed.text
+        return done
+
+
+def claim_code(page: str) -> str | None:
+    found = re.search(r'<meta name="linkzoom-claim" content="([^"]+)">', page)
+    return found.group(1) if found else None
 
 
 async def _seed(database_url: str) -> None:

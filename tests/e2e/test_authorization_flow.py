@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 
 import httpx
@@ -9,7 +10,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from linkzoom.store.db import driver_url
-from tests.e2e.conftest import PASSWORDS, Deployment
+from tests.e2e.conftest import PASSWORDS, Deployment, claim_code
 from tests.support.browser import submit_form
 
 PROBLEM = "application/problem+json"
@@ -52,8 +53,9 @@ def test_link_zoom_through_consent_and_see_it_linked(deployment: Deployment) -> 
         assert again.status_code == 400 and "already used" in again.text
 
     done = deployment.link_zoom(api, "alice@zoom.test")
-    assert done.status_code == 200 and "Zoom connected" in done.text
-    assert "alice@zoom.test" in done.text
+    assert done.status_code == 200 and "Zoom consent received" in done.text
+    # The page names both accounts: whose Zoom, and which linkzoom account it is joining.
+    assert "alice@zoom.test" in done.text and "<strong>alice</strong>" in done.text
     assert "/controller/account" in done.text
     assert "nonce-" in done.headers["content-security-policy"]
 
@@ -62,6 +64,97 @@ def test_link_zoom_through_consent_and_see_it_linked(deployment: Deployment) -> 
     assert me["reauthorize_by"] > me["authorized_at"]
     account = api.get("/api/v1/zoom/account")
     assert account.status_code == 200 and account.json()["email"] == "alice@zoom.test"
+
+
+def csrf_of(page: str) -> str:
+    found = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    assert found is not None, "no CSRF token on the page"
+    return found.group(1)
+
+
+def consent_in_a_clean_browser(authorize_url: str, email: str) -> httpx.Response:
+    """Someone else's browser, with no session of ours, walks the link through Zoom's consent."""
+    with httpx.Client(timeout=20) as browser:
+        consent = browser.get(browser.get(authorize_url).headers["location"])
+        to_callback = submit_form(browser, consent, button="approve", overrides={"email": email})
+        return browser.get(to_callback.headers["location"])
+
+
+@pytest.mark.one_database
+def test_a_link_started_by_one_user_never_links_another_users_zoom(
+    deployment: Deployment,
+) -> None:
+    """Account-linking CSRF: mallory mints a start link and sends it; bob completes it."""
+    mallory, bob = deployment.login("alice"), deployment.login("bob")
+    authorize_url = mallory.post("/api/v1/zoom/authorizations").json()["authorize_url"]
+    page = consent_in_a_clean_browser(authorize_url, "bob@zoom.test")
+    # Bob's page tells him which linkzoom account the link would join, and nothing is linked.
+    assert page.status_code == 200 and "<strong>alice</strong>" in page.text
+    assert "is being" in page.text and "Zoom connected" not in page.text
+    assert mallory.get("/api/v1/me").json()["zoom"]["linked"] is False
+    assert sql(deployment, "SELECT count(*) FROM zoom_grants")[0][0] == 0
+    # The code on bob's page is no use to any other device, bob's own included.
+    code = claim_code(page.text)
+    assert code is not None
+    refused = bob.post("/api/v1/zoom/authorizations/claim", json={"code": code})
+    assert refused.status_code == 400 and refused.headers["content-type"] == PROBLEM
+    assert refused.json()["type"].endswith("/problems/authorization-failed")
+    guessed = mallory.post("/api/v1/zoom/authorizations/claim", json={"code": "x" * 43})
+    assert guessed.status_code == 400
+    assert sql(deployment, "SELECT count(*) FROM zoom_grants")[0][0] == 0
+    assert mallory.get("/api/v1/me").json()["zoom"]["linked"] is False
+    assert bob.get("/api/v1/me").json()["zoom"]["linked"] is False
+
+
+@pytest.mark.one_database
+def test_a_my_account_link_opened_in_another_browser_links_nothing(
+    deployment: Deployment,
+) -> None:
+    with httpx.Client(base_url=deployment.service_url, timeout=20) as alice:
+        signed_in = alice.post(
+            "/controller/login",
+            data={
+                "csrf_token": csrf_of(alice.get("/controller/login").text),
+                "username": "alice",
+                "password": PASSWORDS["alice"],
+            },
+        )
+        assert signed_in.status_code == 303, signed_in.text
+        account = alice.get("/controller/account")
+        start = alice.post(
+            "/controller/account/zoom/connect", data={"csrf_token": csrf_of(account.text)}
+        )
+        authorize_url = start.headers["location"]
+        assert authorize_url.startswith(deployment.service_url + "/oauth/zoom/start?ticket=")
+    page = consent_in_a_clean_browser(authorize_url, "bob@zoom.test")
+    assert page.status_code == 400 and "another browser session" in page.text
+    assert claim_code(page.text) is None
+    assert sql(deployment, "SELECT count(*) FROM zoom_grants")[0][0] == 0
+
+
+def test_a_claim_is_spent_once_and_only_by_the_device_that_asked(
+    deployment: Deployment,
+) -> None:
+    api = deployment.login("alice")
+    other_device = deployment.login("alice")
+    authorize_url = api.post("/api/v1/zoom/authorizations").json()["authorize_url"]
+    code = claim_code(consent_in_a_clean_browser(authorize_url, "alice@zoom.test").text)
+    assert code is not None
+    # The same user's other device did not ask, so it cannot claim either.
+    assert (
+        other_device.post("/api/v1/zoom/authorizations/claim", json={"code": code}).status_code
+        == 400
+    )
+    claimed = api.post("/api/v1/zoom/authorizations/claim", json={"code": code})
+    assert claimed.status_code == 200
+    assert claimed.json() == {
+        "linked": True,
+        "account_email": "alice@zoom.test",
+        "replaced_other_account": False,
+    }
+    assert api.post("/api/v1/zoom/authorizations/claim", json={"code": code}).status_code == 400
+    assert api.post("/api/v1/zoom/authorizations/claim", json={}).status_code == 422
+    assert api.get("/api/v1/me").json()["zoom"]["linked"] is True
 
 
 @pytest.mark.one_database
@@ -150,8 +243,10 @@ def test_yearly_reauthorization_is_required_and_nothing_refreshed(deployment: De
 def test_connecting_another_zoom_account_revokes_the_first(deployment: Deployment) -> None:
     api = deployment.login("alice")
     deployment.link_zoom(api, "alice@zoom.test")
-    replaced = deployment.link_zoom(api, "alice.other@zoom.test")
-    assert "disconnected" in replaced.text
+    authorize_url = api.post("/api/v1/zoom/authorizations").json()["authorize_url"]
+    code = claim_code(consent_in_a_clean_browser(authorize_url, "alice.other@zoom.test").text)
+    replaced = api.post("/api/v1/zoom/authorizations/claim", json={"code": code})
+    assert replaced.json()["replaced_other_account"] is True
     assert deployment.control("GET", "/stats")["revokes"] == 1
     assert api.get("/api/v1/zoom/account").json()["email"] == "alice.other@zoom.test"
     assert sql(deployment, "SELECT count(*) FROM zoom_grants")[0][0] == 1
