@@ -10,6 +10,7 @@ from pathlib import Path
 import httpx
 
 from tests.support.browser import submit_form
+from tests.e2e.conftest import claim_code
 from tests.support.processes import Process, free_port, linkzoom_command, python_env
 
 
@@ -53,7 +54,13 @@ def test_out_of_the_box_demo_links_a_simulated_zoom_account(tmp_path: Path) -> N
             consent = browser.get(to_zoom.headers["location"])
             assert "Simulated Zoom" in consent.text
             callback = submit_form(browser, consent, button="approve", overrides={})
-            assert browser.get(callback.headers["location"]).status_code == 200
+            done = browser.get(callback.headers["location"])
+            assert done.status_code == 200
+        code = claim_code(done.text)
+        claimed = httpx.post(
+            url + "/api/v1/zoom/authorizations/claim", headers=auth, json={"code": code}
+        )
+        assert claimed.status_code == 200, claimed.text
         assert httpx.get(url + "/api/v1/me", headers=auth).json()["zoom"]["linked"] is True
         assert httpx.get(url + "/api/v1/zoom/account", headers=auth).status_code == 200
 
