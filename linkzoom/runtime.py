@@ -21,13 +21,14 @@ from linkzoom.identity.login import Authenticator
 from linkzoom.metrics import Metrics
 from linkzoom.store.db import SessionFactory, create_engine, session_factory
 from linkzoom.vault.keyring import KeySource
-from linkzoom.vault.refresh import TokenRefresher
+from linkzoom.vault.refresh import TokenRefresher, lease_for
 from linkzoom.vault.seal import Sealer
 from linkzoom.zoom.app_credentials import ZoomApp, ZoomApps
 from linkzoom.zoom.authorization import Authorizations
 from linkzoom.zoom.client import ZoomClient
 from linkzoom.zoom.meetings import ZoomMeetings
 from linkzoom.zoom.oauth import ZoomOAuth
+from linkzoom.zoom.retry import RetryPolicy
 from linkzoom.zoom.service import ZoomAccounts
 from linkzoom.zoom.webhooks import WebhookIntake
 
@@ -95,8 +96,16 @@ async def open_runtime(
         await zoom_apps.reload()
         oauth = zoom_apps.oauth
         zoom = ZoomClient(http, api_url=zoom_apps.api_url, metrics=metrics, clock=clock)
-        tokens = TokenRefresher(sessions, sealer, oauth=oauth, clock=clock, metrics=metrics)
         zoom_accounts = ZoomAccounts(sessions, sealer, oauth=oauth, clock=clock)
+        tokens = TokenRefresher(
+            sessions,
+            sealer,
+            oauth=oauth,
+            clock=clock,
+            metrics=metrics,
+            lease=lease_for(settings.zoom_timeout_seconds, RetryPolicy()),
+            revoke_owed=zoom_accounts.revoke_owed,
+        )
         runtime = Runtime(
             settings=settings,
             zoom_apps=zoom_apps,

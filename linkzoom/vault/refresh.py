@@ -21,6 +21,15 @@ How we serialise:
    made us redo anyway.
 5. ``invalid_grant`` marks the grant broken (``409 zoom-not-linked``), unless the refresh token
    Zoom refused has meanwhile been replaced by another process, in which case we use the new one.
+6. The lease outlasts the slowest refresh the OAuth client can make (:func:`lease_for`: every
+   attempt's timeouts and the waits between them) and is renewed while the call is in flight,
+   so a slow Zoom never lets a second process refresh with a token the first has just spent.
+   Should it happen anyway (the process stalled), the first process's tokens still win: they
+   are the grant's only valid ones, so storing them clears the ``broken`` mark.
+7. Storing is a compare-and-swap: if a new consent replaced the grant while we refreshed, the
+   consent stays and our tokens (of the replaced grant) are discarded, or revoked at Zoom when
+   the new consent is another Zoom account's (Zoom revokes by user, so revoking tokens of the
+   same account would revoke the new consent too).
 
 Grants past ``reauthorize_by`` are never refreshed: the user must consent again, yearly.
 """
@@ -28,10 +37,12 @@ Grants past ``reauthorize_by`` are never refreshed: the user must consent again,
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import secrets
 import weakref
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from datetime import timedelta
 from typing import Protocol
 
@@ -49,14 +60,28 @@ from linkzoom.store.db import SessionFactory, transaction
 from linkzoom.vault import preferences, zoom_grant
 from linkzoom.vault.seal import Sealer
 from linkzoom.vault.zoom_grant import GrantState
+from linkzoom.zoom import revocations
 from linkzoom.zoom.auth import ZoomBearerAuth
 from linkzoom.zoom.models import TokenSet
+from linkzoom.zoom.retry import RetryPolicy
 
 log = logging.getLogger(__name__)
 
 # Refresh a little before Zoom's expiry, so a token never dies in flight.
 EXPIRY_MARGIN = timedelta(seconds=60)
-LEASE = timedelta(seconds=30)
+LEASE_MARGIN = timedelta(seconds=5)
+
+
+def lease_for(timeout_seconds: float, retry: RetryPolicy) -> timedelta:
+    """How long the slowest refresh can take: each attempt may wait for a pooled connection,
+    then connect (at most 5 s), write and read, each bounded by the timeout; between attempts
+    the policy waits at most its longest back-off or ``Retry-After``. Renewal covers the rest
+    (a response trickling in resets httpx's read timeout)."""
+    connect = min(5.0, timeout_seconds)
+    attempt = 3 * timeout_seconds + connect
+    pause = max(retry.max_delay, retry.max_retry_after)
+    worst = retry.max_attempts * attempt + (retry.max_attempts - 1) * pause
+    return timedelta(seconds=worst) + LEASE_MARGIN
 
 
 class RefreshEndpoint(Protocol):
@@ -98,14 +123,19 @@ class TokenRefresher:
         oauth: Callable[[], RefreshEndpoint],
         clock: Clock,
         metrics: Metrics,
+        lease: timedelta,
+        revoke_owed: Callable[[str], Awaitable[None]] | None = None,
         poll_seconds: float = 0.05,
     ) -> None:
+        """``revoke_owed`` tries an owed revoke at once (the worker retries it otherwise)."""
         self._sessions = sessions
         self._sealer = sealer
         self._oauth = oauth
         self._clock = clock
         self._metrics = metrics
         self._poll = poll_seconds
+        self._lease = lease
+        self._revoke_owed = revoke_owed
         self.instance = secrets.token_hex(8)
         self._locks: weakref.WeakValueDictionary[int, asyncio.Lock] = weakref.WeakValueDictionary()
 
@@ -174,7 +204,11 @@ class TokenRefresher:
                 return state.access_token
             async with transaction(self._sessions) as session:
                 held = await zoom_grant.take_lease(
-                    session, user_id=user_id, owner=self.instance, now=self._clock(), duration=LEASE
+                    session,
+                    user_id=user_id,
+                    owner=self.instance,
+                    now=self._clock(),
+                    duration=self._lease,
                 )
             if held:
                 return await self._refresh_holding_lease(user_id, rejected)
@@ -182,6 +216,7 @@ class TokenRefresher:
             delay = min(delay * 2, 0.5)
 
     async def _refresh_holding_lease(self, user_id: int, rejected: str | None) -> str:
+        renewer = asyncio.create_task(self._renew_lease(user_id))
         try:
             state = await self._read(user_id)  # re-read: someone may have just refreshed
             if not self.stale(state, rejected):
@@ -196,7 +231,7 @@ class TokenRefresher:
                 self._metrics.refreshes.labels("error").inc()
                 raise
             async with transaction(self._sessions) as session:
-                await zoom_grant.store_refreshed(
+                stored = await zoom_grant.store_refreshed(
                     session,
                     self._sealer,
                     state=state,
@@ -204,12 +239,56 @@ class TokenRefresher:
                     now=self._clock(),
                     lease_owner=self.instance,
                 )
+            if not stored:
+                self._metrics.refreshes.labels("superseded").inc()
+                return await self._after_superseded(state, tokens)
             self._metrics.refreshes.labels("ok").inc()
             log.info("zoom grant refreshed", extra={"user_id": user_id})
             return tokens.access_token
         finally:
+            renewer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await renewer
             async with transaction(self._sessions) as session:
                 await zoom_grant.release_lease(session, user_id=user_id, owner=self.instance)
+
+    async def _renew_lease(self, user_id: int) -> None:
+        """Keep the lease while the refresh is in flight, renewing at a third of its length."""
+        while True:
+            await asyncio.sleep(self._lease.total_seconds() / 3)
+            try:
+                async with transaction(self._sessions) as session:
+                    held = await zoom_grant.renew_lease(
+                        session,
+                        user_id=user_id,
+                        owner=self.instance,
+                        now=self._clock(),
+                        duration=self._lease,
+                    )
+            except Problem as exc:  # the database blinked; the lease still has two thirds left
+                log.warning("refresh lease not renewed", extra={"problem": exc.code})
+                continue
+            if not held:
+                return
+
+    async def _after_superseded(self, state: GrantState, tokens: TokenSet) -> str:
+        """A new consent (or a disconnect) replaced the grant we refreshed: it stays."""
+        now = self._clock()
+        owed: str | None = None
+        async with transaction(self._sessions) as session:
+            current = await zoom_grant.load(session, self._sealer, user_id=state.user_id)
+            if current is None or current.zoom_user_id != state.zoom_user_id:
+                orphan = replace(
+                    state,
+                    access_token=tokens.access_token,
+                    refresh_token=tokens.refresh_token,
+                    access_expires_at=tokens.expires_at(now),
+                )
+                owed = await revocations.enqueue(session, self._sealer, state=orphan, now=now)
+        if owed is not None and self._revoke_owed is not None:
+            await self._revoke_owed(owed)
+        log.info("zoom grant replaced during a refresh", extra={"user_id": state.user_id})
+        return (await self._read(state.user_id)).access_token
 
     async def _after_invalid_grant(self, state: GrantState) -> str:
         async with transaction(self._sessions) as session:

@@ -120,23 +120,60 @@ async def store_refreshed(
     tokens: TokenSet,
     now: datetime,
     lease_owner: str,
-) -> None:
-    """Persist rotated tokens. Zoom has already spent the old refresh token, so these are the
-    only valid ones: they are written even if our lease lapsed meanwhile."""
+) -> bool:
+    """Persist rotated tokens over the grant they were refreshed from; ``False`` (nothing
+    written) when the stored grant is no longer that one.
+
+    Zoom has already spent the old refresh token, so these are the only valid tokens *of that
+    grant*: they are written even if our lease lapsed meanwhile, and they clear a ``broken``
+    mark (a process that refreshed with the spent token while ours was in flight got
+    ``invalid_grant`` about a grant that is in fact alive). But a new consent stored meanwhile
+    is a newer grant and must survive: the write is a compare-and-swap on the row's version,
+    taken after checking that the stored refresh token is still the one we spent. (A key
+    rotation also bumps the version without changing the tokens, which is why the check is on
+    the content and the swap on the version read with it.)
+    """
+    row = await session.scalar(
+        select(Preference).where(Preference.id == state.preference_id).with_for_update()
+    )
+    if row is None or preferences.open_row(sealer, row)["refresh_token"] != state.refresh_token:
+        return False
     kid, ciphertext = preferences.seal_payload(
         sealer, user_id=state.user_id, resource=RESOURCE, tag=TAG, payload=_payload(tokens)
     )
-    await session.execute(
+    swapped = await session.execute(
         update(Preference)
-        .where(Preference.id == state.preference_id)
-        .values(key_id=kid, ciphertext=ciphertext, version=Preference.version + 1, updated_at=now)
+        .where(Preference.id == row.id, Preference.version == row.version)
+        .values(key_id=kid, ciphertext=ciphertext, version=row.version + 1, updated_at=now)
+        .execution_options(synchronize_session=False)
     )
+    if not getattr(swapped, "rowcount", 0):
+        return False
     await session.execute(
         update(ZoomGrant)
-        .where(ZoomGrant.user_id == state.user_id)
-        .values(access_expires_at=tokens.expires_at(now), refreshed_at=now, scope=tokens.scope)
+        .where(ZoomGrant.user_id == state.user_id, ZoomGrant.preference_id == row.id)
+        .values(
+            access_expires_at=tokens.expires_at(now),
+            refreshed_at=now,
+            scope=tokens.scope,
+            broken_at=None,
+            broken_reason=None,
+        )
     )
     await release_lease(session, user_id=state.user_id, owner=lease_owner)
+    return True
+
+
+async def renew_lease(
+    session: AsyncSession, *, user_id: int, owner: str, now: datetime, duration: timedelta
+) -> bool:
+    """Extend a lease this caller holds; ``False`` when it no longer holds it."""
+    result = await session.execute(
+        update(ZoomGrant)
+        .where(ZoomGrant.user_id == user_id, ZoomGrant.lease_owner == owner)
+        .values(lease_until=now + duration)
+    )
+    return bool(getattr(result, "rowcount", 0))
 
 
 async def take_lease(

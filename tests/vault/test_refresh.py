@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from linkzoom.metrics import Metrics
 from linkzoom.problems import ReauthorizationRequired, ZoomGrantInvalid, ZoomNotLinked
@@ -14,8 +15,10 @@ from linkzoom.runtime import Runtime
 from linkzoom.store.db import transaction
 from linkzoom.store.models import Preference, ZoomGrant
 from linkzoom.vault import zoom_grant
-from linkzoom.vault.refresh import TokenRefresher
+from linkzoom.vault.refresh import TokenRefresher, lease_for
+from linkzoom.zoom import revocations
 from linkzoom.zoom.models import TokenSet, ZoomUser
+from linkzoom.zoom.retry import RetryPolicy
 from tests.support.clock import FakeClock
 from tests.vault.test_preferences import make_users
 
@@ -44,13 +47,20 @@ class FakeTokenEndpoint:
         )
 
 
-def refresher(runtime: Runtime, endpoint: FakeTokenEndpoint) -> TokenRefresher:
+def refresher(
+    runtime: Runtime,
+    endpoint: FakeTokenEndpoint,
+    *,
+    lease: timedelta = timedelta(seconds=30),
+    clock: Callable[[], datetime] | None = None,
+) -> TokenRefresher:
     return TokenRefresher(
         runtime.sessions,
         runtime.sealer,
         oauth=lambda: endpoint,
-        clock=runtime.clock,
+        clock=clock or runtime.clock,
         metrics=Metrics(),
+        lease=lease,
         poll_seconds=0.01,
     )
 
@@ -226,3 +236,138 @@ async def test_keep_alive_refreshes_idle_grants_only(runtime: Runtime, clock: Fa
     assert await tokens.keep_alive(refresh_token_lifetime=timedelta(days=90)) == 1
     assert (await stored(runtime, user_id)).refresh_token == "r1"
     assert await tokens.keep_alive(refresh_token_lifetime=timedelta(days=90)) == 0
+
+
+def test_the_lease_outlasts_the_slowest_refresh_the_client_can_make() -> None:
+    """The fixed 30 s lease was shorter than three 10 s timeouts with back-off between them."""
+    policy = RetryPolicy()
+    lease = lease_for(10.0, policy)
+    slowest_attempt = 10 + 5 + 10 + 10  # pool wait, connect, write, read
+    slowest = policy.max_attempts * slowest_attempt + 2 * policy.max_retry_after
+    assert lease.total_seconds() > slowest
+    assert lease_for(1.0, RetryPolicy(max_attempts=1)).total_seconds() > 4
+
+
+async def test_a_slow_refresh_keeps_its_lease_and_the_grant_stays_valid(
+    runtime: Runtime, clock: FakeClock
+) -> None:
+    """Process one's refresh outlasts the lease's first term; process two must keep waiting,
+    not refresh with the token Zoom already spent (which would mark the grant broken)."""
+    user_id = await linked_user(runtime)
+    clock.advance(hours=1)
+    endpoint = FakeTokenEndpoint(latency=1.0)  # Zoom rotates on receipt, answers a second later
+    wall = lambda: datetime.now(UTC) + timedelta(hours=1)  # noqa: E731 - real time, for the lease
+    first = refresher(runtime, endpoint, lease=timedelta(seconds=0.3), clock=wall)
+    second = refresher(runtime, endpoint, lease=timedelta(seconds=0.3), clock=wall)
+    slow = asyncio.create_task(first.access_token(user_id))
+    await asyncio.sleep(0.1)
+    waiting = await second.access_token(user_id)
+    assert await slow == waiting == "a1"
+    assert endpoint.calls == 1
+    assert (await stored(runtime, user_id)).broken_at is None
+
+
+async def test_fresh_tokens_stored_after_a_broken_mark_clear_it(
+    runtime: Runtime, clock: FakeClock
+) -> None:
+    """Should another process mark the grant broken while ours is in flight (its refresh used
+    the token ours had just spent), our tokens are the grant's only valid ones and win."""
+    user_id = await linked_user(runtime)
+    clock.advance(hours=1)
+    endpoint = FakeTokenEndpoint()
+    original = endpoint.refresh
+
+    async def marked_broken_meanwhile(refresh_token: str) -> TokenSet:
+        fresh = await original(refresh_token)
+        state = await stored(runtime, user_id)
+        async with transaction(runtime.sessions) as session:
+            assert await zoom_grant.mark_broken(
+                session, state=state, reason="invalid_grant", now=clock()
+            )
+        return fresh
+
+    endpoint.refresh = marked_broken_meanwhile  # type: ignore[method-assign]
+    assert await refresher(runtime, endpoint).access_token(user_id) == "a1"
+    state = await stored(runtime, user_id)
+    assert state.broken_at is None and state.refresh_token == "r1"
+
+
+async def test_a_refresh_finishing_after_a_new_consent_does_not_overwrite_it(
+    runtime: Runtime, clock: FakeClock
+) -> None:
+    user_id = await linked_user(runtime)
+    clock.advance(hours=1)
+    endpoint = FakeTokenEndpoint()
+    original = endpoint.refresh
+
+    async def consent_meanwhile(refresh_token: str) -> TokenSet:
+        fresh = await original(refresh_token)
+        await consent(runtime, user_id, zoom_user_id="zu1", access="consented")
+        return fresh
+
+    endpoint.refresh = consent_meanwhile  # type: ignore[method-assign]
+    assert await refresher(runtime, endpoint).access_token(user_id) == "consented"
+    state = await stored(runtime, user_id)
+    assert (state.access_token, state.refresh_token) == ("consented", "consented-r")
+    # Same Zoom account: Zoom itself retired the older tokens; revoking them would revoke the
+    # new consent too (Zoom revokes by user), so nothing is owed.
+    async with transaction(runtime.sessions) as session:
+        assert await revocations.owed(session) == 0
+
+
+async def test_tokens_refreshed_for_a_replaced_account_are_revoked(
+    runtime: Runtime, clock: FakeClock
+) -> None:
+    user_id = await linked_user(runtime)
+    clock.advance(hours=1)
+    endpoint = FakeTokenEndpoint()
+    original = endpoint.refresh
+
+    async def other_account_meanwhile(refresh_token: str) -> TokenSet:
+        fresh = await original(refresh_token)
+        await consent(runtime, user_id, zoom_user_id="zu-other", access="other")
+        return fresh
+
+    endpoint.refresh = other_account_meanwhile  # type: ignore[method-assign]
+    assert await refresher(runtime, endpoint).access_token(user_id) == "other"
+    async with transaction(runtime.sessions) as session:
+        assert await revocations.owed(session) == 1
+        (owed,) = await revocations.claim(
+            session, runtime.sealer, row_id=None, now=clock() + timedelta(hours=1)
+        )
+    assert owed.token in ("a1", "r1")
+
+
+async def test_a_key_rotation_during_a_refresh_does_not_lose_the_fresh_tokens(
+    runtime: Runtime, clock: FakeClock
+) -> None:
+    """Rotation bumps the row's version without changing its tokens: the swap still happens."""
+    user_id = await linked_user(runtime)
+    clock.advance(hours=1)
+    endpoint = FakeTokenEndpoint()
+    original = endpoint.refresh
+
+    async def rotated_meanwhile(refresh_token: str) -> TokenSet:
+        fresh = await original(refresh_token)
+        async with transaction(runtime.sessions) as session:
+            await session.execute(update(Preference).values(version=Preference.version + 1))
+        return fresh
+
+    endpoint.refresh = rotated_meanwhile  # type: ignore[method-assign]
+    assert await refresher(runtime, endpoint).access_token(user_id) == "a1"
+    assert (await stored(runtime, user_id)).refresh_token == "r1"
+
+
+async def consent(runtime: Runtime, user_id: int, *, zoom_user_id: str, access: str) -> None:
+    async with transaction(runtime.sessions) as session:
+        await zoom_grant.store_new(
+            session,
+            runtime.sealer,
+            user_id=user_id,
+            tokens=TokenSet(
+                access_token=access, refresh_token=f"{access}-r", expires_in=3599, scope="s"
+            ),
+            zoom_user=ZoomUser(id=zoom_user_id, account_id="acc1"),
+            now=runtime.clock(),
+            reauthorize_after=timedelta(days=365),
+        )

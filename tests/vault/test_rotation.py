@@ -91,13 +91,18 @@ async def test_rotation_also_reseals_app_secrets_and_owed_revokes(runtime: Runti
     state = await stored(runtime, user_id)
     async with transaction(runtime.sessions) as session:
         await app_credentials.save_stored(
-            session, runtime.sealer, client_id="cid", client_secret="app-secret-1",
-            webhook_secret="hook-secret-1", now=NOW,
+            session,
+            runtime.sealer,
+            client_id="cid",
+            client_secret="app-secret-1",
+            webhook_secret="hook-secret-1",
+            now=NOW,
         )
         await revocations.enqueue(session, runtime.sealer, state=state, now=NOW)
     runtime.keys.ring = KeyRing((generate_key(), *runtime.keys.ring.keys))
     report = await reseal_all(
-        runtime.sessions, runtime.sealer,
+        runtime.sessions,
+        runtime.sealer,
         others=(app_credentials.reseal, revocations.reseal),
     )
     assert report.remaining == 0 and report.resealed == 1 + 2 + 1
