@@ -36,7 +36,7 @@ class Authenticator:
             raise InvalidCredentials() from None
         keys = throttle.keys_for(name, address)
         async with transaction(self._sessions) as session:
-            await throttle.check(session, keys, self._clock())
+            await throttle.admit(session, keys, self._clock())
             local = await users.by_username(session, name)
         found: DirectoryUser | None = None
         if len(password) > MAX_PASSWORD:
@@ -55,10 +55,10 @@ class Authenticator:
             if found is not None:
                 user = await users.upsert_directory_user(session, found, now=now)
             if ok and user is not None and user.disabled_at is None:
-                await throttle.clear_user(session, name)
+                await throttle.succeeded(session, keys, name, now)
                 user.last_login_at = now
                 return user
-            await throttle.record_failure(session, keys, now)
+            await throttle.failed(session, keys, now)
             await audit.record(
                 session,
                 action="login.failed",

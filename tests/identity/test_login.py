@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
 
 from linkzoom.identity import device_sessions
+from linkzoom.identity import login as login_module
+from linkzoom.identity.passwords import verify_password
 from linkzoom.identity.users import add_local, bootstrap_admin, normalise_username
 from linkzoom.problems import (
     InvalidCredentials,
@@ -17,7 +20,7 @@ from linkzoom.problems import (
 )
 from linkzoom.runtime import Runtime
 from linkzoom.store.db import transaction
-from linkzoom.store.models import AuditEvent, DeviceSession, User
+from linkzoom.store.models import AuditEvent, DeviceSession, LoginThrottle, User
 from tests.support.clock import FakeClock
 
 PASSWORD = "correct horse battery"
@@ -70,12 +73,69 @@ async def test_throttle_blocks_user_then_lifts(runtime: Runtime, clock: FakeCloc
         with pytest.raises(InvalidCredentials):
             await runtime.authenticator.login("alice", "wrong", address="10.0.0.1")
     with pytest.raises(TooManyAttempts) as caught:
-        await runtime.authenticator.login("alice", PASSWORD, address="10.0.0.2")
+        await runtime.authenticator.login("alice", PASSWORD, address="10.0.0.1")
     assert caught.value.headers()["Retry-After"] == "30"
     clock.advance(seconds=31)
     assert (
-        await runtime.authenticator.login("alice", PASSWORD, address="10.0.0.2")
+        await runtime.authenticator.login("alice", PASSWORD, address="10.0.0.1")
     ).username == "alice"
+
+
+async def test_a_stranger_guessing_cannot_lock_the_user_out_as_fast(
+    runtime: Runtime, clock: FakeClock
+) -> None:
+    await add(runtime)
+    for _ in range(5):
+        with pytest.raises(InvalidCredentials):
+            await runtime.authenticator.login("alice", "wrong", address="10.6.6.6")
+    # The guesser's own client is blocked; alice, elsewhere, still signs in.
+    with pytest.raises(TooManyAttempts):
+        await runtime.authenticator.login("alice", "wrong", address="10.6.6.6")
+    assert await runtime.authenticator.login("alice", PASSWORD, address="10.0.0.2")
+    # Guesses spread over many addresses still block the account itself.
+    for i in range(10):
+        with pytest.raises(InvalidCredentials):
+            await runtime.authenticator.login("alice", "wrong", address=f"10.7.0.{i}")
+    with pytest.raises(TooManyAttempts):
+        await runtime.authenticator.login("alice", PASSWORD, address="10.0.0.2")
+
+
+async def test_parallel_wrong_passwords_are_counted_before_they_are_checked(
+    runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Fifty guesses at once: only the free five get a password check, none answers 500."""
+    await add(runtime)
+    checked = 0
+    real_verify = verify_password
+
+    def counting_verify(hashed: str | None, password: str) -> bool:
+        nonlocal checked
+        checked += 1
+        return real_verify(hashed, password)
+
+    monkeypatch.setattr(login_module, "verify_password", counting_verify)
+    results = await asyncio.gather(
+        *(runtime.authenticator.login("alice", f"g{i}", address="10.5.5.5") for i in range(50)),
+        return_exceptions=True,
+    )
+    kinds = {type(r) for r in results}
+    assert kinds <= {InvalidCredentials, TooManyAttempts}, results
+    assert checked <= 5
+    assert sum(isinstance(r, InvalidCredentials) for r in results) == checked
+
+
+async def test_first_failures_of_a_new_key_racing_never_fail_the_request(
+    runtime: Runtime,
+) -> None:
+    """Many first failures for fresh keys at once: no IntegrityError, every one recorded."""
+    results = await asyncio.gather(
+        *(runtime.authenticator.login("nobody", "x", address="10.4.4.4") for _ in range(4)),
+        return_exceptions=True,
+    )
+    assert all(isinstance(r, InvalidCredentials) for r in results), results
+    async with transaction(runtime.sessions) as session:
+        row = await session.get(LoginThrottle, "pair:nobody@10.4.4.4")
+    assert row is not None and row.failures == 4
 
 
 async def test_throttle_blocks_an_address_spraying_many_users(runtime: Runtime) -> None:

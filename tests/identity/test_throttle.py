@@ -6,7 +6,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from linkzoom.identity.throttle import ADDRESS_POLICY, USER_POLICY, block_after, keys_for
+from linkzoom.identity.throttle import (
+    ADDRESS_POLICY,
+    PAIR_POLICY,
+    USER_POLICY,
+    block_after,
+    keys_for,
+)
 
 NOW = datetime(2026, 11, 22, tzinfo=UTC)
 
@@ -24,12 +30,14 @@ NOW = datetime(2026, 11, 22, tzinfo=UTC)
         (500, timedelta(minutes=15)),
     ],
 )
-def test_user_block_doubles_up_to_the_cap(failures: int, blocked_for: timedelta | None) -> None:
-    until = block_after(USER_POLICY, failures, NOW)
+def test_pair_block_doubles_up_to_the_cap(failures: int, blocked_for: timedelta | None) -> None:
+    until = block_after(PAIR_POLICY, failures, NOW)
     assert (until - NOW if until else None) == blocked_for
 
 
-def test_addresses_get_more_room_than_users() -> None:
+def test_accounts_get_more_room_than_one_client_and_addresses_the_most() -> None:
+    assert block_after(USER_POLICY, 9, NOW) is None
+    assert block_after(USER_POLICY, 10, NOW) is not None
     assert block_after(ADDRESS_POLICY, 19, NOW) is None
     assert block_after(ADDRESS_POLICY, 20, NOW) is not None
 
@@ -45,6 +53,10 @@ def test_block_is_monotonic_and_bounded(failures: int) -> None:
     assert following - NOW <= USER_POLICY.max_block
 
 
-def test_keys_cover_user_and_address() -> None:
-    assert [k for k, _ in keys_for("alice", "10.0.0.1")] == ["user:alice", "addr:10.0.0.1"]
+def test_keys_cover_user_pair_and_address() -> None:
+    assert [k for k, _ in keys_for("alice", "10.0.0.1")] == [
+        "user:alice",
+        "pair:alice@10.0.0.1",
+        "addr:10.0.0.1",
+    ]
     assert [k for k, _ in keys_for("alice", None)] == ["user:alice"]
