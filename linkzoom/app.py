@@ -13,6 +13,7 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.types import Scope
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from linkzoom import health, worker
 from linkzoom.calendar import routes as calendar_routes
@@ -92,6 +93,7 @@ def create_app(settings: Settings, *, clock: Clock = utcnow, with_worker: bool =
     app = Starlette(
         routes=routes,
         middleware=[
+            *_proxy_headers(settings),
             Middleware(RequestContextMiddleware, metrics=metrics, route_of=_route_labeller(routes)),
         ],
         exception_handlers={
@@ -104,6 +106,15 @@ def create_app(settings: Settings, *, clock: Clock = utcnow, with_worker: bool =
     app.state.settings = settings
     app.state.metrics = metrics
     return app
+
+
+def _proxy_headers(settings: Settings) -> list[Middleware]:
+    """Behind the proxies named in ``LINKZOOM_TRUSTED_PROXIES``, the client is the address they
+    forward (uvicorn's middleware takes the nearest untrusted hop of ``X-Forwarded-For``), so
+    the login throttle and the audit see people, not the proxy. Nobody else is believed."""
+    if not settings.trusted_proxies:
+        return []
+    return [Middleware(ProxyHeadersMiddleware, trusted_hosts=list(settings.trusted_proxies))]
 
 
 def _deauthorized_handler(runtime: Runtime) -> Handler:

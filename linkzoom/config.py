@@ -8,6 +8,7 @@ one clear line instead of failing at the first request that needs the value.
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -59,6 +60,7 @@ class Settings:
     log_level: str = "INFO"
     log_format: str = "json"
     worker_interval_seconds: float = 30.0
+    trusted_proxies: tuple[str, ...] = ()
     ldap: LdapSettings | None = None
 
     @property
@@ -127,8 +129,28 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         worker_interval_seconds=env.number(
             "WORKER_INTERVAL_SECONDS", defaults.worker_interval_seconds
         ),
+        trusted_proxies=_trusted_proxies(env),
         ldap=_ldap(env),
     )
+
+
+def _trusted_proxies(env: _Env) -> tuple[str, ...]:
+    """Addresses or networks of the reverse proxies whose ``X-Forwarded-For``/``-Proto`` are
+    believed; any other client's forwarded headers are ignored."""
+    raw = env.text("TRUSTED_PROXIES")
+    if raw is None:
+        return ()
+    proxies = []
+    for item in (part.strip() for part in raw.split(",")):
+        if not item:
+            continue
+        try:
+            proxies.append(str(ipaddress.ip_network(item, strict=False)))
+        except ValueError:
+            raise ConfigError(
+                "TRUSTED_PROXIES", f"{item!r} is not an IP address or network (e.g. 10.0.0.0/8)"
+            ) from None
+    return tuple(proxies)
 
 
 def _ldap(env: _Env) -> LdapSettings | None:

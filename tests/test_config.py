@@ -41,6 +41,12 @@ def test_values_are_read_and_normalised() -> None:
     assert settings.ldap is not None and settings.ldap.upn_suffix == "example.org"
 
 
+def test_trusted_proxies_are_addresses_or_networks() -> None:
+    settings = load_settings({"LINKZOOM_TRUSTED_PROXIES": "10.0.0.7, 192.168.0.0/16,,::1"})
+    assert settings.trusted_proxies == ("10.0.0.7/32", "192.168.0.0/16", "::1/128")
+    assert load_settings({}).trusted_proxies == ()
+
+
 @pytest.mark.parametrize(
     ("environ", "variable"),
     [
@@ -60,6 +66,7 @@ def test_values_are_read_and_normalised() -> None:
             "LINKZOOM_LDAP_UPN_SUFFIX",
         ),
         ({"LINKZOOM_ZOOM_TIMEOUT_SECONDS": "-3"}, "LINKZOOM_ZOOM_TIMEOUT_SECONDS"),
+        ({"LINKZOOM_TRUSTED_PROXIES": "10.0.0.1, proxy.local"}, "LINKZOOM_TRUSTED_PROXIES"),
         ({"LINKZOOM_CONTROLLER_IDLE_MINUTES": "0"}, "LINKZOOM_CONTROLLER_IDLE_MINUTES"),
         ({"LINKZOOM_CONTROLLER_SESSION_HOURS": "a day"}, "LINKZOOM_CONTROLLER_SESSION_HOURS"),
         (
