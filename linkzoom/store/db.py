@@ -54,17 +54,27 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 def create_engine(database_url: str, *, pool_size: int = 10) -> AsyncEngine:
+    """The service's engine. ``hide_parameters``: a database error's message then names the
+    statement but not its bound values (emails, event keys, ciphertexts), so logging it, as the
+    error handler does, leaks none of them."""
     ensure_sqlite_directory(database_url)
     url = driver_url(database_url, asynchronous=True)
     if url.get_backend_name() == "sqlite":
-        engine = create_async_engine(url, pool_size=pool_size, max_overflow=pool_size)
+        engine = create_async_engine(
+            url, pool_size=pool_size, max_overflow=pool_size, hide_parameters=True
+        )
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
     # No pre-ping: it costs a round trip on every checkout of every request. A connection the
     # server dropped fails its first statement instead (one 503), and SQLAlchemy then discards
     # the pool's stale connections; pool_recycle retires idle ones before servers time them out.
     return create_async_engine(
-        url, pool_size=pool_size, max_overflow=pool_size, pool_recycle=1800, pool_timeout=15
+        url,
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        pool_recycle=1800,
+        pool_timeout=15,
+        hide_parameters=True,
     )
 
 

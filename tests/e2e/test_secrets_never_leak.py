@@ -10,7 +10,7 @@ from pathlib import Path
 from sqlalchemy import create_engine, inspect, text
 
 from linkzoom.store.db import driver_url
-from tests.e2e.conftest import PASSWORDS, Deployment
+from tests.e2e.conftest import PASSWORDS, Deployment, claim_code
 from tests.e2e.test_webhooks import signed_post
 
 
@@ -35,10 +35,10 @@ def database_text(deployment: Deployment) -> list[bytes]:
 def test_no_secret_in_logs_or_database(deployment: Deployment) -> None:
     api = deployment.login("alice")
     device_token = api.headers["authorization"].removeprefix("Bearer ")
-    deployment.link_zoom(api, "alice@zoom.test")
+    claim_codes = [claim_code(deployment.link_zoom(api, "alice@zoom.test").text)]
     deployment.control("POST", "/tokens/expire", json={})
     assert api.get("/api/v1/zoom/account").status_code == 200  # a refresh
-    deployment.link_zoom(api, "alice.second@zoom.test")  # replaces and revokes
+    claim_codes.append(claim_code(deployment.link_zoom(api, "alice.second@zoom.test").text))
     bob = deployment.login("bob")
     deployment.link_zoom(bob, "bob@zoom.test")
     (bob_zoom,) = [
@@ -66,7 +66,9 @@ def test_no_secret_in_logs_or_database(deployment: Deployment) -> None:
     secrets |= set(PASSWORDS.values()) | {
         device_token,
         deployment.env["LINKZOOM_KEYS"].split(":")[1],
+        *(code for code in claim_codes if code is not None),
     }
+    assert len(claim_codes) == 2 and None not in claim_codes
 
     for process in deployment.services:
         process.stop()  # flush everything

@@ -16,6 +16,7 @@ def run_migrations() -> None:
         config.get_section(config.config_ini_section, {}),
         prefix="sqlalchemy.",
         poolclass=pool.NullPool,
+        hide_parameters=True,  # a failed statement's error message carries no row values
     )
     with engine.connect() as connection:
         context.configure(
