@@ -8,6 +8,7 @@ import logging
 from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
@@ -120,11 +121,12 @@ def _proxy_headers(settings: Settings) -> list[Middleware]:
 def _deauthorized_handler(runtime: Runtime) -> Handler:
     """``app_deauthorized``: the user removed our app in Zoom; their grant is erased."""
 
-    async def handle(payload: Mapping[str, Any]) -> None:
+    async def handle(session: AsyncSession, payload: Mapping[str, Any]) -> None:
         user_id = payload.get("user_id")
         if isinstance(user_id, str) and user_id:
             account_id = payload.get("account_id")
             await runtime.zoom_accounts.deauthorized(
+                session,
                 zoom_user_id=user_id,
                 zoom_account_id=account_id if isinstance(account_id, str) else None,
             )

@@ -28,3 +28,12 @@ def test_at_debug_the_drivers_that_log_parameters_stay_quiet() -> None:
     # aiosqlite logs every statement with its parameters at DEBUG; httpx logs URLs at INFO.
     for name in ("aiosqlite", "httpx", "httpcore"):
         assert not logging.getLogger(name).isEnabledFor(logging.INFO)
+
+
+def test_other_exceptions_are_formatted_as_python_prints_them() -> None:
+    try:
+        raise ValueError("plain message")
+    except ValueError as exc:
+        formatted = logs.format_exception(exc)
+    assert formatted.startswith("Traceback (most recent call last)")
+    assert formatted.endswith("ValueError: plain message")

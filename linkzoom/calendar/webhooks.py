@@ -10,16 +10,17 @@ confirmed is that echo, and is ignored. Meetings we do not mirror are ignored.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from linkzoom.calendar import store
 from linkzoom.calendar.models import DELETING, PENDING, Confirmed
 from linkzoom.runtime import Runtime
-from linkzoom.store.db import transaction
+from linkzoom.zoom.webhooks import Handler
 
-Handler = Callable[[Mapping[str, Any]], Awaitable[None]]
 # Fields of a meeting.updated ``object`` that are not the calendar's business.
 _NOT_CALENDAR = frozenset(
     {"id", "uuid", "host_id", "agenda", "settings", "join_url", "tracking_fields"}
@@ -32,7 +33,7 @@ def register(runtime: Runtime) -> None:
 
 
 def _handler(runtime: Runtime, *, deleted: bool) -> Handler:
-    async def handle(payload: Mapping[str, Any]) -> None:
+    async def handle(session: AsyncSession, payload: Mapping[str, Any]) -> None:
         meeting = payload.get("object")
         if not isinstance(meeting, Mapping):
             return
@@ -41,21 +42,20 @@ def _handler(runtime: Runtime, *, deleted: bool) -> Handler:
         if meeting_id is None:
             return
         now = runtime.clock()
-        async with transaction(runtime.sessions) as session:
-            bindings = await store.by_meeting(
-                session,
-                zoom_meeting_id=meeting_id,
-                zoom_user_id=host if isinstance(host, str) else None,
+        bindings = await store.by_meeting(
+            session,
+            zoom_meeting_id=meeting_id,
+            zoom_user_id=host if isinstance(host, str) else None,
+        )
+        for binding in bindings:
+            whole = deleted and not meeting.get("occurrences")
+            if not deleted and is_echo(meeting, payload, binding.confirmed):
+                continue
+            note: dict[str, Any] = (
+                {"zoom_deleted_meeting_id": meeting_id} if whole else {"zoom_changed_at": now}
             )
-            for binding in bindings:
-                whole = deleted and not meeting.get("occurrences")
-                if not deleted and is_echo(meeting, payload, binding.confirmed):
-                    continue
-                note: dict[str, Any] = (
-                    {"zoom_deleted_meeting_id": meeting_id} if whole else {"zoom_changed_at": now}
-                )
-                status = DELETING if binding.desired.deleted else PENDING
-                await store.signal(session, binding_id=binding.id, now=now, status=status, **note)
+            status = DELETING if binding.desired.deleted else PENDING
+            await store.signal(session, binding_id=binding.id, now=now, status=status, **note)
 
     return handle
 

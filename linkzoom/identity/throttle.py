@@ -22,10 +22,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import case, delete, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from linkzoom.problems import TooManyAttempts
+from linkzoom.store.db import dialect_insert
 from linkzoom.store.models import LoginThrottle
 
 
@@ -113,8 +113,7 @@ async def _count(
     """One atomic upsert: a new key starts at one, a key past its window starts again. Returns
     the count and the block in force before this attempt."""
     table = LoginThrottle.__table__.c
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    insert = dialect_insert(session)
     lapsed = table.window_started_at < now - policy.window
     upsert = (
         insert(LoginThrottle)

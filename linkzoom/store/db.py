@@ -6,12 +6,13 @@ psycopg 3) so the same URL serves the async app and the synchronous Alembic migr
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import (
@@ -103,3 +104,11 @@ def _cannot_connect(exc: DBAPIError) -> bool:
     # Both drivers report a refused or dropped connection as an OperationalError; SQLite's
     # "database is locked" is one too, but it is contention, not unreachability.
     return isinstance(exc, OperationalError) and "locked" not in str(exc.orig).lower()
+
+
+def dialect_insert(session: AsyncSession) -> Callable[[Any], Any]:
+    """``insert`` of the session's dialect, for ``ON CONFLICT`` (both SQLite and PostgreSQL
+    speak it; the generic insert does not offer it)."""
+    if session.get_bind().dialect.name == "postgresql":
+        return postgresql.insert
+    return sqlite.insert

@@ -158,21 +158,23 @@ class ZoomAccounts:
             log.info("zoom revoke confirmed on retry", extra={"user_id": pending.user_id})
         return 1
 
-    async def deauthorized(self, *, zoom_user_id: str, zoom_account_id: str | None) -> int:
-        """Zoom says the user removed our app: erase their grant (nothing to revoke)."""
+    async def deauthorized(
+        self, session: AsyncSession, *, zoom_user_id: str, zoom_account_id: str | None
+    ) -> int:
+        """Zoom says the user removed our app: erase their grant (nothing to revoke), in the
+        caller's transaction (the webhook intake's, which also records the delivery)."""
         now = self._clock()
-        async with transaction(self._sessions) as session:
-            user_ids = await zoom_grant.users_for_zoom_user(
-                session, zoom_user_id=zoom_user_id, zoom_account_id=zoom_account_id
+        user_ids = await zoom_grant.users_for_zoom_user(
+            session, zoom_user_id=zoom_user_id, zoom_account_id=zoom_account_id
+        )
+        for user_id in user_ids:
+            await zoom_grant.erase(session, user_id=user_id)
+            await audit.record(
+                session,
+                action="zoom.deauthorized",
+                at=now,
+                actor="zoom",
+                subject_user_id=user_id,
+                detail={"zoom_user_id": zoom_user_id, "zoom_account_id": zoom_account_id},
             )
-            for user_id in user_ids:
-                await zoom_grant.erase(session, user_id=user_id)
-                await audit.record(
-                    session,
-                    action="zoom.deauthorized",
-                    at=now,
-                    actor="zoom",
-                    subject_user_id=user_id,
-                    detail={"zoom_user_id": zoom_user_id, "zoom_account_id": zoom_account_id},
-                )
         return len(user_ids)

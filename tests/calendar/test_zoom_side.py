@@ -9,6 +9,7 @@ from linkzoom.calendar.models import PENDING, SYNCED
 from linkzoom.calendar.service import Mirror, mirror_of
 from linkzoom.calendar.webhooks import register
 from linkzoom.runtime import Runtime
+from linkzoom.store.db import transaction
 from tests.calendar.harness import SandboxProcess, align_clocks, binding, drain, link_user
 from tests.calendar.test_runner import event
 from tests.support.clock import FakeClock
@@ -31,7 +32,8 @@ async def mirrored(
 async def deliver(runtime: Runtime, event: dict[str, Any]) -> None:
     """Hand a sandbox webhook to our handler as the intake would (signature checks are the
     intake's business, tested with it)."""
-    await runtime.webhooks._handlers[event["event"]](event["payload"])
+    async with transaction(runtime.sessions) as session:
+        await runtime.webhooks._handlers[event["event"]](session, event["payload"])
 
 
 async def test_meeting_deleted_at_zoom_is_made_again_and_the_link_change_reported(
