@@ -49,6 +49,13 @@ class Metrics:
             registry=self.registry,
         )
 
+        self.upkeep_failures = Counter(
+            "linkzoom_upkeep_failures_total",
+            "Background upkeep steps that failed, by step (each step runs on its own).",
+            ["step"],
+            registry=self.registry,
+        )
+
     def observe_zoom_call(self, operation: str, status: str, seconds: float) -> None:
         self.zoom_calls.labels(operation, status).inc()
         self.zoom_latency.labels(operation).observe(seconds)

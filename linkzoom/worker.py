@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
 from sqlalchemy import delete
@@ -27,32 +28,55 @@ log = logging.getLogger(__name__)
 SESSION_RETENTION = timedelta(days=30)
 
 
-async def upkeep(runtime: Runtime) -> None:
-    lifetime = timedelta(days=runtime.settings.zoom_refresh_token_days)
-    refreshed = await runtime.tokens.keep_alive(refresh_token_lifetime=lifetime)
-    if refreshed:
-        log.info("kept idle zoom grants alive", extra={"count": refreshed})
-    await runtime.zoom_accounts.retry_revokes()  # revocations Zoom could not be reached for
-    now = runtime.clock()
-    async with transaction(runtime.sessions) as session:
-        await session.execute(delete(ZoomAuthorization).where(ZoomAuthorization.expires_at < now))
-        await session.execute(
-            delete(DeviceSession).where(DeviceSession.expires_at < now - SESSION_RETENTION)
-        )
-        await throttle.prune(session, now)
-    await runtime.webhooks.prune()
-    await ComposeService.from_runtime(runtime).settle()  # compose creates whose answer was lost
+async def upkeep(runtime: Runtime) -> list[str]:
+    """One pass of every step; returns the names of the steps that failed. Each step runs on
+    its own, so one that cannot finish (an unreadable row, Zoom down) never starves the rest:
+    its failure is logged, counted in ``linkzoom_upkeep_failures_total`` and retried next pass."""
+    failed = []
+    for name, step in _steps(runtime):
+        try:
+            await step()
+        except Exception as exc:
+            failed.append(name)
+            runtime.metrics.upkeep_failures.labels(name).inc()
+            if isinstance(exc, Problem):
+                log.warning("upkeep step failed", extra={"step": name, "problem": exc.code})
+            else:
+                log.exception("upkeep step crashed", extra={"step": name})
+    return failed
+
+
+def _steps(runtime: Runtime) -> list[tuple[str, Callable[[], Awaitable[object]]]]:
+    async def keep_alive() -> None:
+        lifetime = timedelta(days=runtime.settings.zoom_refresh_token_days)
+        refreshed = await runtime.tokens.keep_alive(refresh_token_lifetime=lifetime)
+        if refreshed:
+            log.info("kept idle zoom grants alive", extra={"count": refreshed})
+
+    async def prune() -> None:
+        now = runtime.clock()
+        async with transaction(runtime.sessions) as session:
+            await session.execute(
+                delete(ZoomAuthorization).where(ZoomAuthorization.expires_at < now)
+            )
+            await session.execute(
+                delete(DeviceSession).where(DeviceSession.expires_at < now - SESSION_RETENTION)
+            )
+            await throttle.prune(session, now)
+
+    return [
+        ("keep_alive", keep_alive),
+        ("revokes", runtime.zoom_accounts.retry_revokes),  # Zoom could not be reached before
+        ("prune", prune),
+        ("webhooks_prune", runtime.webhooks.prune),
+        ("compose_settle", ComposeService.from_runtime(runtime).settle),  # lost create answers
+    ]
 
 
 async def run(runtime: Runtime, stop: asyncio.Event) -> None:
     mirror = asyncio.create_task(calendar_worker.run(runtime, stop))  # the calendar reconciler
     while not stop.is_set():
-        try:
-            await upkeep(runtime)
-        except Problem as exc:
-            log.warning("upkeep pass failed", extra={"problem": exc.code})
-        except Exception:
-            log.exception("upkeep pass crashed")
+        await upkeep(runtime)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), timeout=runtime.settings.worker_interval_seconds)
     await mirror

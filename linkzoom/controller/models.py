@@ -106,6 +106,7 @@ class ZoomSettingsView:
     reauthorize_days: int | None  # stored; None means the environment's default applies
     default_reauthorize_days: int
     revokes_owed: int
+    revokes_unreadable: int  # of those, sealed under a key no longer in LINKZOOM_KEYS
 
 
 @dataclass(frozen=True, kw_only=True)

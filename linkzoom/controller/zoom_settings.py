@@ -37,6 +37,7 @@ async def view(runtime: Runtime) -> ZoomSettingsView:
         defaults = await meeting_defaults.load(session)
         days = await reauthorization.stored_days(session)
         owed = await revocations.owed(session)
+        unreadable = await revocations.unreadable(session)
     sources = runtime.zoom_apps.sources
     return ZoomSettingsView(
         enabled=enabled,
@@ -51,6 +52,7 @@ async def view(runtime: Runtime) -> ZoomSettingsView:
         reauthorize_days=days,
         default_reauthorize_days=runtime.settings.reauthorize_days,
         revokes_owed=owed,
+        revokes_unreadable=unreadable,
     )
 
 

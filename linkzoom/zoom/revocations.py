@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from linkzoom.problems import SealedDataUnreadable
 from linkzoom.store.controller_tables import ZoomPendingRevoke
 from linkzoom.vault.seal import Sealer, preference_context
 from linkzoom.vault.zoom_grant import GrantState
@@ -29,6 +30,7 @@ MAX_RETRY = timedelta(hours=6)
 GIVE_UP_AFTER = timedelta(days=30)
 # An access token this close to expiry may die in flight; revoke with the refresh token instead.
 ACCESS_MARGIN = timedelta(minutes=5)
+UNREADABLE = "sealed-data-unreadable"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -111,7 +113,21 @@ async def claim(
         )
         if not getattr(result, "rowcount", 0):
             continue  # another process claimed it between our read and our write
-        tokens = json.loads(sealer.open(row.key_id, row.ciphertext, _context(row.id)))
+        try:
+            tokens = json.loads(sealer.open(row.key_id, row.ciphertext, _context(row.id)))
+        except SealedDataUnreadable:
+            # Its key left the ring (or the row was tampered with): this row cannot be revoked
+            # until the key is back. Say so on the row and go on with the others.
+            await session.execute(
+                update(ZoomPendingRevoke)
+                .where(ZoomPendingRevoke.id == row.id)
+                .values(
+                    attempts=row.attempts + 1,
+                    next_attempt_at=now + backoff(row.attempts + 1),
+                    last_error=UNREADABLE,
+                )
+            )
+            continue
         claimed.append(
             PendingRevoke(
                 id=row.id,
@@ -152,6 +168,18 @@ async def failed(
 async def owed(session: AsyncSession) -> int:
     """How many revocations are still owed (for the console)."""
     return int(await session.scalar(select(func.count()).select_from(ZoomPendingRevoke)) or 0)
+
+
+async def unreadable(session: AsyncSession) -> int:
+    """How many owed revocations could not be opened (their key is missing from the ring)."""
+    return int(
+        await session.scalar(
+            select(func.count())
+            .select_from(ZoomPendingRevoke)
+            .where(ZoomPendingRevoke.last_error == UNREADABLE)
+        )
+        or 0
+    )
 
 
 async def reseal(session: AsyncSession, sealer: Sealer) -> int:

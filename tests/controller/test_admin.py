@@ -15,10 +15,10 @@ from linkzoom.config import Settings
 from linkzoom.features import zoom_enabled
 from linkzoom.identity.passwords import hash_password
 from linkzoom.runtime import Runtime
-from linkzoom.store.controller_tables import SealedSetting
+from linkzoom.store.controller_tables import SealedSetting, ZoomPendingRevoke
 from linkzoom.store.db import transaction
 from linkzoom.store.models import AppSetting, User, ZoomGrant
-from linkzoom.zoom import meeting_defaults
+from linkzoom.zoom import meeting_defaults, revocations
 from linkzoom.zoom.meeting_defaults import MeetingDefaults
 from tests.controller.conftest import NewBrowser, People, browser_for
 from tests.controller.support import API, OAUTH, audit_rows, device, link, revoke_ok
@@ -385,3 +385,27 @@ async def test_over_the_sandbox_a_stored_app_switches_to_the_real_zoom(
             assert "form-action 'self' https://zoom.test;" in policy
         finally:
             await root.client.aclose()
+
+
+async def test_owed_revokes_that_cannot_be_opened_are_named_on_the_zoom_page(
+    runtime_of: Runtime, clock: FakeClock, people: People, new_browser: NewBrowser
+) -> None:
+    async with transaction(runtime_of.sessions) as session:
+        for n, error in enumerate(("zoom-unavailable", revocations.UNREADABLE)):
+            session.add(
+                ZoomPendingRevoke(
+                    id=f"row{n}",
+                    user_id=people.alice,
+                    key_id="gone",
+                    ciphertext=b"x",
+                    access_expires_at=clock(),
+                    created_at=clock(),
+                    attempts=1,
+                    next_attempt_at=clock() + timedelta(hours=1),
+                    last_error=error,
+                )
+            )
+    root = await new_browser().signed_in("root")
+    page = (await root.get("/controller/admin/zoom")).text
+    assert "2 Zoom revocations are waiting for Zoom" in page
+    assert re.search(r'id="revokes-unreadable">1 of them cannot be opened', page)

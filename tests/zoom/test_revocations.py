@@ -12,7 +12,7 @@ from linkzoom.problems import ZoomError, ZoomGrantInvalid, ZoomUnavailable
 from linkzoom.runtime import Runtime
 from linkzoom.store.controller_tables import ZoomPendingRevoke
 from linkzoom.store.db import transaction
-from linkzoom.store.models import AuditEvent, Preference
+from linkzoom.store.models import AuditEvent, Preference, ZoomAuthorization
 from linkzoom.vault import zoom_grant
 from linkzoom.zoom import revocations
 from linkzoom.zoom.models import TokenSet, ZoomUser
@@ -79,6 +79,11 @@ def accounts(runtime: Runtime, endpoint: FakeRevoke) -> ZoomAccounts:
 
 async def linked(runtime: Runtime) -> int:
     (user_id,) = await make_users(runtime, "alice")
+    await store_grant(runtime, user_id)
+    return user_id
+
+
+async def store_grant(runtime: Runtime, user_id: int) -> None:
     async with transaction(runtime.sessions) as session:
         await zoom_grant.store_new(
             session,
@@ -89,7 +94,6 @@ async def linked(runtime: Runtime) -> int:
             now=runtime.clock(),
             reauthorize_after=timedelta(days=365),
         )
-    return user_id
 
 
 async def owed(runtime: Runtime) -> list[ZoomPendingRevoke]:
@@ -195,3 +199,66 @@ async def test_worker_upkeep_retries_owed_revokes(runtime: Runtime, clock: FakeC
 
 async def _no_keep_alive(*, refresh_token_lifetime: timedelta) -> int:
     return 0
+
+
+async def test_an_unreadable_owed_revoke_is_set_aside_and_the_rest_of_upkeep_runs(
+    runtime: Runtime, clock: FakeClock
+) -> None:
+    """One queued revoke sealed under a key that left the ring used to stop every upkeep step
+    (they shared one ``try``): now it is marked, the other revokes go through, pruning runs."""
+    first, second = await make_users(runtime, "erin", "frank")
+    for user_id in (first, second):
+        await store_grant(runtime, user_id)
+    endpoint = FakeRevoke()
+    endpoint.failure = ZoomUnavailable("down")
+    runtime.zoom_accounts = accounts(runtime, endpoint)
+    for user_id in (first, second):
+        await runtime.zoom_accounts.disconnect(
+            user_id, actor="x", actor_user_id=user_id, address=None
+        )
+    async with transaction(runtime.sessions) as session:
+        row = await session.scalar(
+            select(ZoomPendingRevoke).where(ZoomPendingRevoke.user_id == first)
+        )
+        assert row is not None
+        row.key_id = "gone"  # sealed under a key the ring no longer holds
+        session.add(
+            ZoomAuthorization(
+                user_id=second,
+                ticket_hash=b"t" * 32,
+                created_at=clock() - timedelta(hours=1),
+                expires_at=clock() - timedelta(minutes=50),
+            )
+        )
+    endpoint.failure = None
+    clock.advance(minutes=1)
+    runtime.tokens.keep_alive = _no_keep_alive  # type: ignore[method-assign]
+    assert await worker.upkeep(runtime) == []
+    left = await owed(runtime)
+    assert [r.user_id for r in left] == [first] and left[0].last_error == "sealed-data-unreadable"
+    async with transaction(runtime.sessions) as session:
+        assert await revocations.unreadable(session) == 1
+        assert await session.scalar(select(func.count()).select_from(ZoomAuthorization)) == 0
+
+
+async def test_a_failing_upkeep_step_is_counted_and_the_others_still_run(
+    runtime: Runtime, clock: FakeClock
+) -> None:
+    async def broken(*, refresh_token_lifetime: timedelta) -> int:
+        raise RuntimeError("keep-alive blew up")
+
+    runtime.tokens.keep_alive = broken  # type: ignore[method-assign]
+    (user_id,) = await make_users(runtime, "gina")
+    async with transaction(runtime.sessions) as session:
+        session.add(
+            ZoomAuthorization(
+                user_id=user_id,
+                ticket_hash=b"u" * 32,
+                created_at=clock() - timedelta(hours=1),
+                expires_at=clock() - timedelta(minutes=50),
+            )
+        )
+    assert await worker.upkeep(runtime) == ["keep_alive"]
+    assert runtime.metrics.upkeep_failures.labels("keep_alive")._value.get() == 1
+    async with transaction(runtime.sessions) as session:
+        assert await session.scalar(select(func.count()).select_from(ZoomAuthorization)) == 0
