@@ -86,6 +86,8 @@ class KeySource:
 
     def __init__(self, settings: Settings) -> None:
         self._env_keys = settings.keys
+        # A generated file serves one host's processes, so only a local (SQLite) database.
+        self._shared_file_allowed = settings.is_sqlite
         self.path = settings.var_dir / "keys"
         self._lock = threading.Lock()
         self._last_reload = 0.0
@@ -101,13 +103,18 @@ class KeySource:
                 return KeyRing.parse(self._env_keys)
             except ValueError as exc:
                 raise ConfigError("KEYS", str(exc)) from None
-        if not self.path.exists():
+        if not self._shared_file_allowed:
+            raise ConfigError(
+                "KEYS",
+                "required with PostgreSQL: every process (API and worker, on every host) must "
+                "use the same key ring, which a generated per-host file cannot promise",
+            )
+        if not self.path.exists() and create_key_file(self.path, KeyRing((generate_key(),))):
             log.warning(
                 "no LINKZOOM_KEYS set: generated a key ring at %s; back it up, without it the "
                 "stored Zoom grants cannot be read",
                 self.path,
             )
-            write_key_file(self.path, KeyRing((generate_key(),)))
         try:
             return KeyRing.parse(self.path.read_text())
         except ValueError as exc:
@@ -130,13 +137,34 @@ class KeySource:
         self.ring = ring
 
 
+def create_key_file(path: Path, ring: KeyRing) -> bool:
+    """Create the key file unless it exists; ``False`` when another process got there first
+    (then its ring is the one to read). Two processes starting together on one host both find
+    no file; a hard link is an atomic create-if-absent, so exactly one ring is ever written and
+    both read it back."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    candidate = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+    _write_synced(candidate, ring)
+    try:
+        os.link(candidate, path)
+    except FileExistsError:
+        return False
+    finally:
+        candidate.unlink()
+    return True
+
+
 def write_key_file(path: Path, ring: KeyRing) -> None:
     """Write atomically with mode 0600: a crash leaves the old file or the new one, never half."""
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_suffix(".tmp")
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    _write_synced(temporary, ring)
+    os.replace(temporary, path)
+
+
+def _write_synced(path: Path, ring: KeyRing) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as handle:
         handle.write(ring.render() + "\n")
         handle.flush()
         os.fsync(handle.fileno())
-    os.replace(temporary, path)
