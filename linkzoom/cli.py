@@ -198,6 +198,7 @@ def _zoom(args: argparse.Namespace, settings: Settings) -> int:
 
 def _keys(args: argparse.Namespace, settings: Settings) -> int:
     from linkzoom.calendar import passcodes
+    from linkzoom.compose import idempotency
     from linkzoom.vault.keyring import KeyRing, KeySource, generate_key
     from linkzoom.vault.rotation import reseal_all
     from linkzoom.vault.seal import Sealer
@@ -222,7 +223,12 @@ def _keys(args: argparse.Namespace, settings: Settings) -> int:
         report = await reseal_all(
             sessions,
             Sealer(source),
-            others=(app_credentials.reseal, revocations.reseal, passcodes.reseal),
+            others=(
+                app_credentials.reseal,
+                revocations.reseal,
+                passcodes.reseal,
+                idempotency.reseal,
+            ),
             leftovers=(passcodes.left_to_reseal,),
         )
         print(

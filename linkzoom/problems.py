@@ -15,6 +15,8 @@ those codes are a public contract and never change meaning.
     │   └── FeatureDisabled          403 feature-disabled     an admin has not enabled Zoom
     ├── NotFound                     404 not-found            absent, or not yours
     ├── MethodNotAllowed             405 method-not-allowed
+    ├── IdempotencyKeyInUse          409 idempotency-key-in-use  a request with that key is
+    │                                                        still being answered
     ├── ZoomAuthorizationNeeded      409                      the user must (re)consent at Zoom
     │   ├── ZoomNotLinked            409 zoom-not-linked          no grant, or it broke
     │   └── ReauthorizationRequired  409 reauthorization-required the yearly re-consent is due
@@ -125,6 +127,15 @@ class NotFound(Problem):
 
 class MethodNotAllowed(Problem):
     code, status, title = "method-not-allowed", 405, "Method not allowed"
+
+
+class IdempotencyKeyInUse(Problem):
+    """The first request with this ``Idempotency-Key`` has not been answered yet."""
+
+    code, status, title = "idempotency-key-in-use", 409, "Request already in progress"
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": "1"}
 
 
 class ZoomAuthorizationNeeded(Problem):

@@ -15,6 +15,7 @@ from datetime import timedelta
 from sqlalchemy import delete
 
 from linkzoom.calendar import worker as calendar_worker
+from linkzoom.compose import idempotency
 from linkzoom.compose.service import ComposeService
 from linkzoom.identity import throttle
 from linkzoom.problems import Problem
@@ -63,6 +64,7 @@ def _steps(runtime: Runtime) -> list[tuple[str, Callable[[], Awaitable[object]]]
                 delete(DeviceSession).where(DeviceSession.expires_at < now - SESSION_RETENTION)
             )
             await throttle.prune(session, now)
+            await idempotency.prune(session, now=now)  # compose answers kept for retries
 
     return [
         ("keep_alive", keep_alive),

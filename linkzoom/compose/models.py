@@ -97,3 +97,11 @@ class Attempt:
     topic: str
     start_time: datetime
     attempted_at: datetime
+
+
+@dataclass(frozen=True, kw_only=True)
+class Keyed:
+    """A create's ``Idempotency-Key`` (as its SHA-256) and the digest of its request."""
+
+    key_hash: bytes
+    request_digest: bytes

@@ -14,8 +14,9 @@ from typing import cast
 from sqlalchemy import Table, bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from linkzoom.compose.models import Attempt, MeetingPlan
+from linkzoom.compose.models import Attempt, Keyed, MeetingPlan
 from linkzoom.store.compose_tables import ComposeMeeting
+from linkzoom.store.db import dialect_insert
 from linkzoom.store.types import TZDateTime
 from linkzoom.zoom.models import Meeting
 
@@ -60,24 +61,42 @@ class Record:
 
 
 async def add_attempt(
-    session: AsyncSession, *, row_id: str, user_id: int, plan: MeetingPlan, now: datetime
-) -> Attempt:
+    session: AsyncSession,
+    *,
+    row_id: str,
+    user_id: int,
+    plan: MeetingPlan,
+    now: datetime,
+    keyed: Keyed | None = None,
+) -> Attempt | None:
     """Write down a create before it is sent, so a lost answer can be found again (also when
-    this process dies while Zoom is working on it)."""
-    await session.execute(
-        _INSERT_ATTEMPT,
-        {
-            "id": row_id,
-            "user_id": user_id,
-            "origin": ORIGIN,
-            "state": CREATING,
-            "topic": plan.topic,
-            "start_time": plan.start_time,
-            "duration_minutes": plan.duration_minutes,
-            "timezone": plan.timezone,
-            "attempted_at": now,
-        },
-    )
+    this process dies while Zoom is working on it). With an ``Idempotency-Key``: ``None``, and
+    nothing written, when the user already has an attempt with that key."""
+    values = {
+        "id": row_id,
+        "user_id": user_id,
+        "origin": ORIGIN,
+        "state": CREATING,
+        "topic": plan.topic,
+        "start_time": plan.start_time,
+        "duration_minutes": plan.duration_minutes,
+        "timezone": plan.timezone,
+        "attempted_at": now,
+    }
+    if keyed is None:
+        await session.execute(_INSERT_ATTEMPT, values)
+    else:
+        inserted = await session.execute(
+            dialect_insert(session)(_TABLE)
+            .values(
+                values
+                | {"idempotency_key_hash": keyed.key_hash, "request_digest": keyed.request_digest}
+            )
+            .on_conflict_do_nothing(index_elements=["user_id", "idempotency_key_hash"])
+            .returning(_TABLE.c.id)
+        )
+        if inserted.first() is None:
+            return None
     return Attempt(
         id=row_id, user_id=user_id, topic=plan.topic, start_time=plan.start_time, attempted_at=now
     )

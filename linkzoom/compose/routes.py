@@ -9,7 +9,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from linkzoom.compose import inputs
+from linkzoom.compose import idempotency, inputs
 from linkzoom.compose.models import ComposedMeeting, SentMeeting
 from linkzoom.compose.service import ComposeService
 from linkzoom.http.auth import api_caller
@@ -26,7 +26,9 @@ def _service(request: Request) -> ComposeService:
 async def create_meeting(request: Request) -> Response:
     caller = await api_caller(request, zoom_feature=True)
     order = inputs.compose_order(await read_json(request, allow_empty=True))
-    meeting = await _service(request).create(caller.user, order)
+    meeting = await _service(request).create(
+        caller.user, order, idempotency_key=request.headers.get(idempotency.HEADER)
+    )
     return JSONResponse(_composed_json(meeting), status_code=201, headers=NO_STORE)
 
 

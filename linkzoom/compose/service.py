@@ -9,10 +9,12 @@ import secrets
 from datetime import datetime, timedelta
 
 from linkzoom.clock import Clock
-from linkzoom.compose import records
+from linkzoom.compose import idempotency, records
 from linkzoom.compose.models import (
+    Attempt,
     ComposedMeeting,
     ComposeOrder,
+    Keyed,
     MeetingPlan,
     SentMeeting,
 )
@@ -30,6 +32,7 @@ from linkzoom.problems import (
 from linkzoom.runtime import Runtime
 from linkzoom.store.db import SessionFactory, transaction
 from linkzoom.store.models import User
+from linkzoom.vault.seal import Sealer
 from linkzoom.zoom import invitation, meeting_defaults
 from linkzoom.zoom.models import Meeting, MeetingRequest
 
@@ -44,9 +47,16 @@ SETTLE_TIMEOUTS = 3
 
 class ComposeService:
     def __init__(
-        self, sessions: SessionFactory, zoom: ZoomMeetingsPort, *, clock: Clock, lost: LostCreates
+        self,
+        sessions: SessionFactory,
+        zoom: ZoomMeetingsPort,
+        *,
+        clock: Clock,
+        lost: LostCreates,
+        sealer: Sealer,
     ) -> None:
         self._sessions = sessions
+        self._sealer = sealer
         self._zoom = zoom
         self._clock = clock
         self.lost = lost
@@ -61,14 +71,24 @@ class ComposeService:
             lookup_timeout=timeout,
             settle_after=timedelta(seconds=SETTLE_TIMEOUTS * timeout),
         )
-        return cls(runtime.sessions, runtime.meetings, clock=runtime.clock, lost=lost)
+        return cls(
+            runtime.sessions,
+            runtime.meetings,
+            clock=runtime.clock,
+            lost=lost,
+            sealer=runtime.sealer,
+        )
 
     async def settle(self) -> int:
         """The worker's pass over creates whose answer was lost (see :mod:`.recovery`)."""
         return await self.lost.settle()
 
-    async def create(self, user: User, order: ComposeOrder) -> ComposedMeeting:
-        """Create the meeting, record it, and build its invitation."""
+    async def create(
+        self, user: User, order: ComposeOrder, *, idempotency_key: str | None = None
+    ) -> ComposedMeeting:
+        """Create the meeting, record it, and build its invitation. A repeat of an
+        ``idempotency_key`` answers what its first request did (:mod:`.idempotency`)."""
+        keyed = idempotency.keyed(idempotency_key, order)
         now = self._clock()
         async with transaction(self._sessions) as session:
             defaults = await meeting_defaults.load(session)
@@ -81,8 +101,18 @@ class ComposeService:
                 passcode=new_passcode(),
             )
             attempt = await records.add_attempt(
-                session, row_id=secrets.token_urlsafe(16), user_id=user.id, plan=plan, now=now
+                session,
+                row_id=secrets.token_urlsafe(16),
+                user_id=user.id,
+                plan=plan,
+                now=now,
+                keyed=keyed,
             )
+            if attempt is None and keyed is not None:
+                return await idempotency.earlier(
+                    session, self._sealer, user_id=user.id, keyed=keyed
+                )
+        assert attempt is not None
         try:
             meeting = await self._zoom.create(user.id, plan.zoom_request())
         except Problem as exc:
@@ -92,26 +122,43 @@ class ComposeService:
                 raise
             recovered = await self.lost.recover(attempt)
             if recovered is None:
+                await self._release(attempt, keyed)
                 raise ZoomUnavailable(
                     "Zoom did not confirm the new meeting, so nothing was added to your "
                     "message. Try again in a moment; if Zoom made the meeting after all, "
                     "linkzoom deletes it."
                 ) from exc
-            meeting = recovered
-        else:
-            async with transaction(self._sessions) as session:
-                confirmed = await records.confirm(
-                    session, row_id=attempt.id, meeting=meeting, now=self._clock()
+            composed = _composed(attempt.id, recovered, plan=plan, host=user)
+            if keyed is not None:
+                async with transaction(self._sessions) as session:
+                    await idempotency.keep_answer(
+                        session, self._sealer, user_id=user.id, answer=composed
+                    )
+            return composed
+        composed = _composed(attempt.id, meeting, plan=plan, host=user)
+        async with transaction(self._sessions) as session:
+            confirmed = await records.confirm(
+                session, row_id=attempt.id, meeting=meeting, now=self._clock()
+            )
+            if confirmed and keyed is not None:
+                await idempotency.keep_answer(
+                    session, self._sealer, user_id=user.id, answer=composed
                 )
-            if not confirmed:
-                # Zoom answered after the attempt was settled as lost (slower than three
-                # timeouts): the user is told it failed, so the meeting must not stay behind.
-                await self._zoom.delete(user.id, meeting.id)
-                raise ZoomUnavailable(
-                    "Zoom answered too late, so nothing was added to your message. Try again."
-                )
+        if not confirmed:
+            # Zoom answered after the attempt was settled as lost (slower than three
+            # timeouts): the user is told it failed, so the meeting must not stay behind.
+            await self._zoom.delete(user.id, meeting.id)
+            await self._release(attempt, keyed)
+            raise ZoomUnavailable(
+                "Zoom answered too late, so nothing was added to your message. Try again."
+            )
         log.info("compose meeting created", extra={"zoom_meeting_id": meeting.id})
-        return _composed(attempt.id, meeting, plan=plan, host=user)
+        return composed
+
+    async def _release(self, attempt: Attempt, keyed: Keyed | None) -> None:
+        if keyed is not None:
+            async with transaction(self._sessions) as session:
+                await idempotency.release(session, row_id=attempt.id)
 
     async def sent(self, user_id: int, row_id: str, requested: datetime | None) -> SentMeeting:
         """The e-mail went out: start the meeting then, if that is more than a few minutes off."""

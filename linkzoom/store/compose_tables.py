@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, ForeignKey, Index, String, Text
+from sqlalchemy import BigInteger, ForeignKey, Index, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from linkzoom.store.models import Base
@@ -25,7 +25,16 @@ class ComposeMeeting(Base):
     """
 
     __tablename__ = "compose_meetings"
-    __table_args__ = (Index("ix_compose_meetings_state_attempted_at", "state", "attempted_at"),)
+    __table_args__ = (
+        Index("ix_compose_meetings_state_attempted_at", "state", "attempted_at"),
+        # One meeting per press of the button: the add-in's Idempotency-Key, per user.
+        Index(
+            "uq_compose_meetings_user_id_idempotency_key_hash",
+            "user_id",
+            "idempotency_key_hash",
+            unique=True,
+        ),
+    )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
@@ -41,3 +50,9 @@ class ComposeMeeting(Base):
     created_at: Mapped[datetime | None]
     sent_at: Mapped[datetime | None]
     ended_at: Mapped[datetime | None]
+    # An ``Idempotency-Key``'s SHA-256, the digest of the request it came with, and the first
+    # answer sealed by the vault (it holds the passcode), kept a day for a retry to repeat.
+    idempotency_key_hash: Mapped[bytes | None] = mapped_column(LargeBinary(32))
+    request_digest: Mapped[bytes | None] = mapped_column(LargeBinary(32))
+    answer_key_id: Mapped[str | None] = mapped_column(String(64))
+    sealed_answer: Mapped[bytes | None] = mapped_column(LargeBinary)

@@ -3,20 +3,24 @@ discard, ownership, and creates whose answer was lost."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
 
-from linkzoom.compose import records
+from linkzoom.compose import idempotency, records
 from linkzoom.compose.models import ComposeOrder
 from linkzoom.compose.recovery import LostCreates
 from linkzoom.compose.service import ComposeService
+from linkzoom.config import Settings
 from linkzoom.problems import (
+    IdempotencyKeyInUse,
     NotFound,
     Problem,
     ServiceUnavailable,
+    ValidationFailed,
     ZoomError,
     ZoomMeetingLocked,
     ZoomMeetingNotFound,
@@ -28,9 +32,12 @@ from linkzoom.problems import (
 from linkzoom.store.compose_tables import ComposeMeeting
 from linkzoom.store.db import SessionFactory, create_engine, session_factory, transaction
 from linkzoom.store.models import User
+from linkzoom.vault.keyring import KeySource
+from linkzoom.vault.seal import Sealer
 from linkzoom.zoom.models import MeetingRequest
 from tests.compose.fakes import LOST, FakeZoom
 from tests.support.clock import FakeClock
+from tests.support.keys import new_keyring
 
 NOW = datetime(2026, 3, 8, 6, 58, 41, 500000, tzinfo=UTC)
 SETTLE = timedelta(seconds=30)
@@ -41,6 +48,9 @@ async def sessions(database_url: str) -> AsyncIterator[SessionFactory]:
     engine = create_engine(database_url, pool_size=2)
     yield session_factory(engine)
     await engine.dispose()
+
+
+SEALER = Sealer(KeySource(Settings(keys=new_keyring())))
 
 
 @pytest.fixture
@@ -56,7 +66,7 @@ def zoom(clock: FakeClock) -> FakeZoom:
 @pytest.fixture
 def service(sessions: SessionFactory, zoom: FakeZoom, clock: FakeClock) -> ComposeService:
     lost = LostCreates(sessions, zoom, clock=clock, lookup_timeout=0.5, settle_after=SETTLE)
-    return ComposeService(sessions, zoom, clock=clock, lost=lost)
+    return ComposeService(sessions, zoom, clock=clock, lost=lost, sealer=SEALER)
 
 
 async def add_user(sessions: SessionFactory, name: str, timezone: str | None = None) -> User:
@@ -198,7 +208,7 @@ async def test_settling_waits_while_zoom_fails_then_gives_up(
         settle_after=SETTLE,
         give_up_after=timedelta(days=1),
     )
-    service = ComposeService(sessions, zoom, clock=clock, lost=lost)
+    service = ComposeService(sessions, zoom, clock=clock, lost=lost, sealer=SEALER)
     alice = await add_user(sessions, "alice")
     zoom.slow_create = True
     with pytest.raises(ZoomUnavailable):
@@ -371,3 +381,86 @@ async def test_an_unconfirmed_attempt_is_not_a_meeting_to_anyone(
     with pytest.raises(NotFound):
         await service.discard(alice.id, row.id)
     assert zoom.calls == ["create", "list"]
+
+
+async def test_a_repeated_idempotency_key_answers_the_first_meeting_again(
+    service: ComposeService, sessions: SessionFactory, zoom: FakeZoom
+) -> None:
+    """A retried button press (its answer was lost on the way back) makes no second meeting."""
+    alice = await add_user(sessions, "alice")
+    first = await service.create(alice, ComposeOrder(topic="Budget"), idempotency_key="press-1")
+    again = await service.create(alice, ComposeOrder(topic="Budget"), idempotency_key="press-1")
+    assert again == first and zoom.calls == ["create"]
+    (row,) = await rows(sessions)
+    # The kept answer is sealed: its passcode is not in the row in the clear.
+    assert first.passcode is not None and row.sealed_answer is not None
+    assert first.passcode.encode() not in row.sealed_answer
+    # Another user's identical key is another press.
+    bob = await add_user(sessions, "bob")
+    theirs = await service.create(bob, ComposeOrder(topic="Budget"), idempotency_key="press-1")
+    assert theirs.zoom_meeting_id != first.zoom_meeting_id
+    # A new key is a new meeting.
+    await service.create(alice, ComposeOrder(topic="Budget"), idempotency_key="press-2")
+    assert zoom.calls == ["create"] * 3
+
+
+async def test_concurrent_copies_of_one_press_make_one_meeting(
+    service: ComposeService, sessions: SessionFactory, zoom: FakeZoom
+) -> None:
+    alice = await add_user(sessions, "alice")
+    zoom.before_answer = lambda: asyncio.sleep(0.05)
+    answers = await asyncio.gather(
+        *(service.create(alice, ComposeOrder(), idempotency_key="k") for _ in range(5)),
+        return_exceptions=True,
+    )
+    made = [a for a in answers if not isinstance(a, BaseException)]
+    waiting = [a for a in answers if isinstance(a, IdempotencyKeyInUse)]
+    assert len(made) == 1 and len(waiting) == 4 and zoom.calls == ["create"]
+    assert waiting[0].headers() == {"Retry-After": "1"}
+
+
+async def test_an_idempotency_key_reused_for_another_request_is_refused(
+    service: ComposeService, sessions: SessionFactory
+) -> None:
+    alice = await add_user(sessions, "alice")
+    await service.create(alice, ComposeOrder(topic="A"), idempotency_key="k")
+    with pytest.raises(ValidationFailed) as caught:
+        await service.create(alice, ComposeOrder(topic="B"), idempotency_key="k")
+    assert caught.value.errors[0].field == "Idempotency-Key"
+    for bad in ("", "x" * 256, "tab\there", "é"):
+        with pytest.raises(ValidationFailed):
+            await service.create(alice, ComposeOrder(), idempotency_key=bad)
+
+
+async def test_a_failed_press_releases_its_key_so_the_retry_creates(
+    service: ComposeService, sessions: SessionFactory, zoom: FakeZoom
+) -> None:
+    """Errors are not kept: the add-in's retry of a 503 must not be told to wait forever."""
+    alice = await add_user(sessions, "alice")
+    zoom.slow_create = True
+    with pytest.raises(ZoomUnavailable):
+        await service.create(alice, ComposeOrder(), idempotency_key="k")
+    zoom.slow_create = False
+    retried = await service.create(alice, ComposeOrder(), idempotency_key="k")
+    assert retried.zoom_meeting_id is not None
+    zoom.create_error = ZoomRequestInvalid("bad", zoom_code=300, http_status=400)
+    with pytest.raises(ZoomRequestInvalid):
+        await service.create(alice, ComposeOrder(), idempotency_key="k2")
+    zoom.create_error = None
+    assert (await service.create(alice, ComposeOrder(), idempotency_key="k2")).id
+
+
+async def test_a_discarded_meeting_is_not_answered_again_and_keys_expire(
+    service: ComposeService, sessions: SessionFactory, zoom: FakeZoom, clock: FakeClock
+) -> None:
+    alice = await add_user(sessions, "alice")
+    made = await service.create(alice, ComposeOrder(), idempotency_key="k")
+    await service.discard(alice.id, made.id)
+    with pytest.raises(NotFound):
+        await service.create(alice, ComposeOrder(), idempotency_key="k")
+    clock.advance(hours=25)
+    async with transaction(sessions) as session:
+        await idempotency.prune(session, now=clock())
+    (row,) = await rows(sessions)
+    assert row.idempotency_key_hash is None and row.sealed_answer is None
+    assert (await service.create(alice, ComposeOrder(), idempotency_key="k")).id != made.id

@@ -329,3 +329,21 @@ def test_time_zones_across_a_dst_change(deployment: Deployment) -> None:
     assert [p["json"]["timezone"] for p in patches] == ["America/New_York", "Australia/Sydney"]
     assert all(p["json"]["start_time"].endswith("Z") for p in patches)
     assert assert_spec_valid(deployment) == 5
+
+
+def test_a_retried_press_with_its_idempotency_key_makes_one_meeting(
+    deployment: Deployment,
+) -> None:
+    api = linked(deployment, "bob")
+    key = {"idempotency-key": "a3f1c2e4-press"}
+    first = api.post(COMPOSE, json={"topic": "Retry me"}, headers=key)
+    again = api.post(COMPOSE, json={"topic": "Retry me"}, headers=key)
+    assert first.status_code == again.status_code == 201
+    assert again.json() == first.json()
+    assert [m["topic"] for m in live_meetings(deployment)] == ["Retry me"]
+    other = api.post(COMPOSE, json={"topic": "Something else"}, headers=key)
+    assert other.status_code == 422 and problem_code(other) == "validation-failed"
+    assert other.json()["errors"][0]["field"] == "Idempotency-Key"
+    # The kept answer holds the passcode, sealed: never in the clear in any column or file.
+    passcode = first.json()["passcode"]
+    assert passcode and not any(passcode.encode() in blob for blob in database_text(deployment))
