@@ -61,6 +61,8 @@ class Settings:
     log_format: str = "json"
     worker_interval_seconds: float = 30.0
     trusted_proxies: tuple[str, ...] = ()
+    audit_retention_days: int = 400
+    device_sessions_per_user: int = 20
     ldap: LdapSettings | None = None
 
     @property
@@ -130,6 +132,12 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
             "WORKER_INTERVAL_SECONDS", defaults.worker_interval_seconds
         ),
         trusted_proxies=_trusted_proxies(env),
+        audit_retention_days=env.integer(
+            "AUDIT_RETENTION_DAYS", defaults.audit_retention_days, 1, 36500
+        ),
+        device_sessions_per_user=env.integer(
+            "DEVICE_SESSIONS_PER_USER", defaults.device_sessions_per_user, 1, 1000
+        ),
         ldap=_ldap(env),
     )
 

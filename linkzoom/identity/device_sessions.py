@@ -11,7 +11,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from linkzoom.problems import NotAuthenticated
@@ -41,7 +41,11 @@ async def issue(
     lifetime: timedelta,
     now: datetime,
     address: str | None,
+    keep: int = 20,
 ) -> IssuedSession:
+    """A new session; the user's least recently used ones beyond ``keep`` live sessions are
+    ended (a script signing in in a loop cannot grow the table, or the Devices panel, without
+    bound), and ended ones beyond ``keep`` are deleted."""
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     row = DeviceSession(
         id=secrets.token_hex(16),
@@ -56,7 +60,34 @@ async def issue(
     )
     session.add(row)
     await session.flush()
+    await _trim(session, user_id=user.id, keep=keep, now=now)
     return IssuedSession(token=token, session=row)
+
+
+async def _trim(session: AsyncSession, *, user_id: int, keep: int, now: datetime) -> None:
+    live = DeviceSession.revoked_at.is_(None) & (DeviceSession.expires_at > now)
+    surplus = list(
+        await session.scalars(
+            select(DeviceSession.id)
+            .where(DeviceSession.user_id == user_id, live)
+            .order_by(DeviceSession.last_seen_at.desc(), DeviceSession.created_at.desc())
+            .offset(keep)
+        )
+    )
+    if surplus:
+        await session.execute(
+            update(DeviceSession).where(DeviceSession.id.in_(surplus)).values(revoked_at=now)
+        )
+    ended = list(
+        await session.scalars(
+            select(DeviceSession.id)
+            .where(DeviceSession.user_id == user_id, ~live)
+            .order_by(DeviceSession.last_seen_at.desc())
+            .offset(keep)
+        )
+    )
+    if ended:
+        await session.execute(delete(DeviceSession).where(DeviceSession.id.in_(ended)))
 
 
 async def authenticate(

@@ -36,6 +36,7 @@ async def create_session(request: Request) -> Response:
             lifetime=timedelta(days=runtime.settings.session_days),
             now=runtime.clock(),
             address=address,
+            keep=runtime.settings.device_sessions_per_user,
         )
     return JSONResponse(
         {

@@ -227,3 +227,33 @@ def test_bad_usernames_are_refused(name: str) -> None:
 
 def test_usernames_are_case_folded_and_normalised() -> None:
     assert normalise_username("  Chlo\u0065\u0301 ") == normalise_username("chlo\u00e9")
+
+
+async def test_device_sessions_per_user_are_bounded(runtime: Runtime, clock: FakeClock) -> None:
+    """Signing in in a loop used to add a row (and a Devices entry) each time, forever."""
+    user = await add(runtime)
+    issued = []
+    for n in range(60):
+        clock.advance(seconds=1)
+        async with transaction(runtime.sessions) as session:
+            issued.append(
+                await device_sessions.issue(
+                    session,
+                    user=user,
+                    device_name=f"loop {n}",
+                    lifetime=timedelta(days=30),
+                    now=clock(),
+                    address=None,
+                    keep=20,
+                )
+            )
+    async with transaction(runtime.sessions) as session:
+        live = await device_sessions.for_user(session, user_id=user.id, now=clock())
+        rows = list(await session.scalars(select(DeviceSession)))
+    assert [d.device_name for d in live] == [f"loop {n}" for n in range(59, 39, -1)]
+    assert len(rows) == 40  # 20 live and the 20 most recently ended
+    # The newest session works; one pushed out of the window is signed out.
+    async with transaction(runtime.sessions) as session:
+        await device_sessions.authenticate(session, issued[-1].token, now=clock())
+        with pytest.raises(NotAuthenticated):
+            await device_sessions.authenticate(session, issued[0].token, now=clock())
