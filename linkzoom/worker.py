@@ -14,6 +14,7 @@ from datetime import timedelta
 
 from sqlalchemy import delete
 
+from linkzoom import audit
 from linkzoom.calendar import worker as calendar_worker
 from linkzoom.compose import idempotency
 from linkzoom.compose.service import ComposeService
@@ -66,10 +67,19 @@ def _steps(runtime: Runtime) -> list[tuple[str, Callable[[], Awaitable[object]]]
             await throttle.prune(session, now)
             await idempotency.prune(session, now=now)  # compose answers kept for retries
 
+    async def prune_audit() -> None:
+        retention = timedelta(days=runtime.settings.audit_retention_days)
+        while True:  # batch by batch, each its own short transaction
+            async with transaction(runtime.sessions) as session:
+                pruned = await audit.prune(session, before=runtime.clock() - retention)
+            if pruned < audit.PRUNE_BATCH:
+                return
+
     return [
         ("keep_alive", keep_alive),
         ("revokes", runtime.zoom_accounts.retry_revokes),  # Zoom could not be reached before
         ("prune", prune),
+        ("audit_prune", prune_audit),
         ("webhooks_prune", runtime.webhooks.prune),
         ("compose_settle", ComposeService.from_runtime(runtime).settle),  # lost create answers
     ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, or_, select
+from sqlalchemy import ColumnElement, func, or_, select, tuple_
 from sqlalchemy.orm import aliased
 
 from linkzoom import audit
@@ -21,16 +21,8 @@ from linkzoom.zoom import service as zoom_service
 
 USERS_PER_PAGE = 25
 AUDIT_PER_PAGE = 50
-# Offered in the audit filter even before the first one happens.
-KNOWN_ACTIONS = (
-    "login.failed",
-    "zoom.granted",
-    "zoom.revoked",
-    "zoom.deauthorized",
-    "zoom.revoke_abandoned",
-    "user.disabled",
-    "user.enabled",
-)
+# Past this many, the page says "more than" instead of counting a large table to the end.
+AUDIT_COUNT_CAP = 1_000
 
 
 def _like(text: str) -> str:
@@ -134,6 +126,8 @@ async def set_disabled(
 
 
 async def audit_log(runtime: Runtime, wanted: AuditFilter) -> AuditView:
+    """One page of the trail by its ``(at, id)`` key: the cost does not grow with the table
+    (no OFFSET, and the count stops at :data:`AUDIT_COUNT_CAP`)."""
     subject = aliased(User)
     conditions: list[ColumnElement[bool]] = []
     if wanted.action:
@@ -144,35 +138,57 @@ async def audit_log(runtime: Runtime, wanted: AuditFilter) -> AuditView:
         conditions.append(AuditEvent.at >= since)
     if (before := wanted.until_before) is not None:
         conditions.append(AuditEvent.at < before)
+    key = tuple_(AuditEvent.at, AuditEvent.id)
+    query = (
+        select(AuditEvent, subject.username)
+        .outerjoin(subject, subject.id == AuditEvent.subject_user_id)
+        .where(*conditions)
+        .limit(AUDIT_PER_PAGE + 1)
+    )
+    if wanted.after is not None:  # going back towards the newest
+        query = query.where(key > tuple_(wanted.after.at, wanted.after.id)).order_by(
+            AuditEvent.at, AuditEvent.id
+        )
+    else:
+        if wanted.before is not None:
+            query = query.where(key < tuple_(wanted.before.at, wanted.before.id))
+        query = query.order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
     async with transaction(runtime.sessions) as session:
-        total = await session.scalar(
-            select(func.count()).select_from(AuditEvent).where(*conditions)
-        )
-        window = plan.page_window(int(total or 0), wanted.page, AUDIT_PER_PAGE)
-        found = await session.execute(
-            select(AuditEvent, subject.username)
-            .outerjoin(subject, subject.id == AuditEvent.subject_user_id)
-            .where(*conditions)
-            .order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
-            .offset(window.offset)
-            .limit(window.per_page)
-        )
-        events = [
-            AuditRow(
-                id=event.id,
-                at=event.at,
-                action=event.action,
-                actor=event.actor,
-                subject=subject_name,
-                address=event.address,
-                detail=dict(event.detail or {}),
+        matching = await session.scalar(
+            select(func.count()).select_from(
+                select(AuditEvent.id).where(*conditions).limit(AUDIT_COUNT_CAP + 1).subquery()
             )
-            for event, subject_name in found.all()
-        ]
-        recorded = set(await session.scalars(select(AuditEvent.action).distinct()))
+        )
+        found = list((await session.execute(query)).all())
+    more = len(found) > AUDIT_PER_PAGE
+    found = found[:AUDIT_PER_PAGE]
+    if wanted.after is not None:
+        found.reverse()
+        has_newer, has_older = more, True
+    else:
+        has_newer, has_older = wanted.before is not None, more
+    events = [
+        AuditRow(
+            id=event.id,
+            at=event.at,
+            action=event.action,
+            actor=event.actor,
+            subject=subject_name,
+            address=event.address,
+            detail=dict(event.detail or {}),
+        )
+        for event, subject_name in found
+    ]
     return AuditView(
         filter=wanted,
-        window=window,
         events=events,
-        actions=sorted(recorded | set(KNOWN_ACTIONS)),
+        actions=sorted(audit.ACTIONS),
+        matching=int(matching or 0),
+        matching_cap=AUDIT_COUNT_CAP,
+        newer=_cursor(events[0]) if events and has_newer else None,
+        older=_cursor(events[-1]) if events and has_older else None,
     )
+
+
+def _cursor(row: AuditRow) -> str:
+    return audit.Cursor(at=row.at, id=row.id).encode()

@@ -15,6 +15,7 @@ from urllib.parse import parse_qsl
 
 from starlette.requests import Request
 
+from linkzoom.audit import Cursor
 from linkzoom.controller.plan import parse_page
 from linkzoom.http.body import read_bytes
 from linkzoom.problems import BadRequest, FieldError, UnsupportedMediaType, ValidationFailed
@@ -142,7 +143,9 @@ class AuditFilter:
     actor: str | None = None
     since: date | None = None
     until: date | None = None
-    page: int = 1
+    # Keyset paging: events older than ``before``, or newer than ``after`` (newest first).
+    before: Cursor | None = None
+    after: Cursor | None = None
 
     @property
     def since_at(self) -> datetime | None:
@@ -156,7 +159,7 @@ class AuditFilter:
         return datetime.combine(self.until, time(), UTC) + timedelta(days=1)
 
     def query(self) -> dict[str, str]:
-        """The filter as query parameters (for paging links), without the page."""
+        """The filter as query parameters (for paging links), without the position."""
         values = {
             "action": self.action,
             "actor": self.actor,
@@ -164,6 +167,10 @@ class AuditFilter:
             "until": self.until.isoformat() if self.until else None,
         }
         return {k: v for k, v in values.items() if v}
+
+    def query_at(self, name: str, cursor: str) -> dict[str, str]:
+        """The filter with a position (``before`` or ``after``), for the Newer/Older links."""
+        return self.query() | {name: cursor}
 
 
 def _day(params: Form, name: str, errors: list[FieldError]) -> date | None:
@@ -195,7 +202,8 @@ def parse_audit_filter(params: Form) -> tuple[AuditFilter, list[FieldError]]:
             actor=actor or None,
             since=since,
             until=until,
-            page=parse_page(params.get("page")),
+            before=Cursor.decode(params.get("before")),
+            after=Cursor.decode(params.get("after")),
         ),
         errors,
     )

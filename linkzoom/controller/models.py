@@ -88,9 +88,12 @@ class AuditRow:
 @dataclass(frozen=True, kw_only=True)
 class AuditView:
     filter: AuditFilter
-    window: PageWindow
     events: list[AuditRow]
     actions: list[str]
+    matching: int  # events the filter matches, counted up to ``matching_cap`` only
+    matching_cap: int
+    newer: str | None  # cursor for the page of newer events, if there are any
+    older: str | None
 
 
 @dataclass(frozen=True, kw_only=True)

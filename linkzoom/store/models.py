@@ -202,7 +202,12 @@ class AuditEvent(Base):
     logins."""
 
     __tablename__ = "audit_events"
-    __table_args__ = (Index("ix_audit_events_at_action", "at", "action"),)
+    # The console pages by (at, id), newest first, optionally for one action; pruning walks
+    # the oldest (at, id) first.
+    __table_args__ = (
+        Index("ix_audit_events_at_id", "at", "id"),
+        Index("ix_audit_events_action_at_id", "action", "at", "id"),
+    )
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     at: Mapped[datetime]

@@ -8,7 +8,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import respx
-from sqlalchemy import select
+from sqlalchemy import insert, select
 
 from linkzoom.app import create_app
 from linkzoom.config import Settings
@@ -17,7 +17,7 @@ from linkzoom.identity.passwords import hash_password
 from linkzoom.runtime import Runtime
 from linkzoom.store.controller_tables import SealedSetting, ZoomPendingRevoke
 from linkzoom.store.db import transaction
-from linkzoom.store.models import AppSetting, User, ZoomGrant
+from linkzoom.store.models import AppSetting, AuditEvent, User, ZoomGrant
 from linkzoom.zoom import meeting_defaults, revocations
 from linkzoom.zoom.meeting_defaults import MeetingDefaults
 from tests.controller.conftest import NewBrowser, People, browser_for
@@ -409,3 +409,48 @@ async def test_owed_revokes_that_cannot_be_opened_are_named_on_the_zoom_page(
     page = (await root.get("/controller/admin/zoom")).text
     assert "2 Zoom revocations are waiting for Zoom" in page
     assert re.search(r'id="revokes-unreadable">1 of them cannot be opened', page)
+
+
+async def test_the_audit_log_pages_by_key_without_gaps_or_repeats(
+    runtime_of: Runtime, clock: FakeClock, people: People, new_browser: NewBrowser
+) -> None:
+    """Keyset paging: Older/Newer links walk the trail; many events at one instant included."""
+    async with transaction(runtime_of.sessions) as session:
+        await session.execute(
+            insert(AuditEvent),
+            [
+                {
+                    "at": clock() - timedelta(minutes=n // 3),  # three events per instant
+                    "action": "login.failed" if n % 2 else "user.disabled",
+                    "actor": f"actor{n:04d}",
+                    "detail": {},
+                }
+                for n in range(1_010)
+            ],
+        )
+    root = await new_browser().signed_in("root")
+    seen: list[str] = []
+    page = await root.get("/controller/admin/audit")
+    assert "More than 1,000 events." in page.text
+    older_links = 0
+    while True:
+        seen += re.findall(r"<td>(actor\d{4})</td>", page.text)
+        older = re.search(
+            r'href="(/controller/admin/audit\?[^"]*before=[^"]+)" rel="next"',
+            page.text,
+        )
+        if older is None:
+            break
+        older_links += 1
+        page = await root.get(older.group(1).replace("&amp;", "&"))
+    assert older_links == 20 and len(seen) == len(set(seen)) == 1_010
+    # Newest first; events of one instant by id, the last written first.
+    assert seen == [f"actor{n:04d}" for n in sorted(range(1_010), key=lambda n: (n // 3, -n))]
+    newer = re.search(r'href="(/controller/admin/audit\?[^"]*after=[^"]+)" rel="prev"', page.text)
+    assert newer is not None
+    back = await root.get(newer.group(1).replace("&amp;", "&"))
+    assert re.findall(r"<td>(actor\d{4})</td>", back.text) == seen[-60:-10]
+    # A filter pages within its events and counts them exactly below the cap.
+    only = await root.get("/controller/admin/audit", params={"action": "user.disabled"})
+    assert "505 events." in only.text and "actor0001" not in only.text
+    assert "before=" in only.text and "action=user.disabled" in only.text
