@@ -203,10 +203,17 @@ class AuditEvent(Base):
 
     __tablename__ = "audit_events"
     # The console pages by (at, id), newest first, optionally for one action; pruning walks
-    # the oldest (at, id) first.
+    # the oldest (at, id) first. The actor search is a substring match: on PostgreSQL a
+    # trigram index serves it (pg_trgm); SQLite gets a plain index and scans.
     __table_args__ = (
         Index("ix_audit_events_at_id", "at", "id"),
         Index("ix_audit_events_action_at_id", "action", "at", "id"),
+        Index(
+            "ix_audit_events_actor_trgm",
+            "actor",
+            postgresql_using="gin",
+            postgresql_ops={"actor": "gin_trgm_ops"},
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
