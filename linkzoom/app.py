@@ -17,6 +17,7 @@ from starlette.types import Scope
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from linkzoom import health, worker
+from linkzoom.addin import routes as addin_routes
 from linkzoom.calendar import routes as calendar_routes
 from linkzoom.calendar import webhooks as calendar_webhooks
 from linkzoom.clock import Clock, utcnow
@@ -47,6 +48,7 @@ def create_app(settings: Settings, *, clock: Clock = utcnow, with_worker: bool =
         *compose_routes.routes,
         *calendar_routes.routes,
         *controller_routes.routes,
+        *addin_routes.routes,
     ]
     sandbox = None
     if zoom_app.sandboxed:

@@ -69,6 +69,12 @@ def _parser() -> argparse.ArgumentParser:
     keys.add_argument("action", choices=["rotate", "generate"])
     keys.set_defaults(handler=_keys)
 
+    addin = commands.add_parser("addin", help="the Outlook add-in")
+    addin_commands = addin.add_subparsers(required=True, metavar="ACTION")
+    manifest = addin_commands.add_parser("manifest", help="print the add-in manifest")
+    manifest.add_argument("--format", choices=["xml", "json"], default="xml")
+    manifest.set_defaults(handler=_addin_manifest)
+
     sandbox = commands.add_parser("sandbox", help="the Zoom sandbox alone")
     sandbox.add_argument("--host", default="127.0.0.1")
     sandbox.add_argument("--port", type=int, default=8900)
@@ -239,6 +245,31 @@ def _keys(args: argparse.Namespace, settings: Settings) -> int:
         )
 
     _with_db(settings, rotate)
+    return 0
+
+
+def _addin_manifest(args: argparse.Namespace, settings: Settings) -> int:
+    """The manifest for this deployment on stdout (for the Exchange or Microsoft 365 admin)."""
+    from linkzoom.addin import identity, manifests
+
+    if settings.is_sqlite:
+        migrate.upgrade(settings.database_url)
+
+    async def render(sessions: SessionFactory) -> manifests.Deployment:
+        async with transaction(sessions) as session:
+            return await identity.deployment(session, settings=settings, now=utcnow())
+
+    found = _with_db(settings, render)
+    if found.insecure:
+        print(
+            f"linkzoom: warning: {settings.public_url} is not https; Outlook loads add-ins only "
+            "over https (set LINKZOOM_PUBLIC_URL)",
+            file=sys.stderr,
+        )
+    print(
+        manifests.xml_manifest(found) if args.format == "xml" else manifests.json_manifest(found),
+        end="",
+    )
     return 0
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import ipaddress
 import os
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -63,6 +64,7 @@ class Settings:
     trusted_proxies: tuple[str, ...] = ()
     audit_retention_days: int = 400
     device_sessions_per_user: int = 20
+    addin_id: str | None = None  # unset: generated once and kept with the settings
     ldap: LdapSettings | None = None
 
     @property
@@ -132,6 +134,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
             "WORKER_INTERVAL_SECONDS", defaults.worker_interval_seconds
         ),
         trusted_proxies=_trusted_proxies(env),
+        addin_id=_addin_id(env),
         audit_retention_days=env.integer(
             "AUDIT_RETENTION_DAYS", defaults.audit_retention_days, 1, 36500
         ),
@@ -140,6 +143,18 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         ),
         ldap=_ldap(env),
     )
+
+
+def _addin_id(env: _Env) -> str | None:
+    """The add-in's id: a GUID, the same in every manifest of a deployment (Exchange stores
+    the add-in's custom properties under ``cecp-<id>``, so it must never change)."""
+    raw = env.text("ADDIN_ID")
+    if raw is None:
+        return None
+    try:
+        return str(uuid.UUID(raw))
+    except ValueError:
+        raise ConfigError("ADDIN_ID", "must be a GUID such as 3f2b8c1e-…") from None
 
 
 def _trusted_proxies(env: _Env) -> tuple[str, ...]:

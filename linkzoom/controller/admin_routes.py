@@ -9,6 +9,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from linkzoom.addin import identity as addin_identity
 from linkzoom.controller import admin_service, plan, zoom_settings
 from linkzoom.controller.forms import (
     parse_audit_filter,
@@ -21,6 +22,7 @@ from linkzoom.controller.models import Viewer
 from linkzoom.controller.web import Endpoint, action, page, redirect, render
 from linkzoom.http.auth import client_address
 from linkzoom.problems import ValidationFailed
+from linkzoom.store.db import transaction
 
 ADMIN = "/controller/admin"
 USERS = ADMIN + "/users"
@@ -224,13 +226,18 @@ async def audit(request: Request, viewer: Viewer) -> Response:
 
 @page(admin=True)
 async def addin(request: Request, viewer: Viewer) -> Response:
+    runtime = request.app.state.runtime
+    async with transaction(runtime.sessions) as session:
+        found = await addin_identity.deployment(
+            session, settings=runtime.settings, now=runtime.clock()
+        )
     return render(
         request,
         "admin_addin.html",
         viewer=viewer,
         title="Add-in",
         active="addin",
-        public_url=request.app.state.settings.public_url,
+        deployment=found,
     )
 
 

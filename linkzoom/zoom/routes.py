@@ -105,7 +105,11 @@ async def oauth_callback(request: Request) -> Response:
         opener_origin=f"{public.scheme}://{public.netloc}",
         account_url=f"{runtime.settings.public_url}/controller/account",
     )
-    csp = f"default-src 'none'; script-src 'nonce-{nonce}'; style-src 'nonce-{nonce}'"
+    # Office.js from Microsoft carries the claim code to the add-in (messageParent).
+    csp = (
+        f"default-src 'none'; script-src 'nonce-{nonce}' https://appsforoffice.microsoft.com; "
+        f"style-src 'nonce-{nonce}'"
+    )
     return HTMLResponse(html, headers=NO_STORE | {"Content-Security-Policy": csp})
 
 

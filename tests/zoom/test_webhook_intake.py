@@ -43,7 +43,7 @@ async def counts(runtime: Runtime) -> tuple[int, int]:
 
 
 async def note(session: AsyncSession, runtime: Runtime) -> None:
-    await audit.record(session, action="webhook.test", at=runtime.clock(), actor="zoom")
+    await audit.record(session, action="zoom.deauthorized", at=runtime.clock(), actor="zoom")
 
 
 async def test_nothing_of_a_delivery_is_committed_before_its_handler_is(
