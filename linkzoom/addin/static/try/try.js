@@ -111,12 +111,15 @@
     var properties = { interval: 1 };
     if (kind === "weekly") { properties.days = [days[start.getDay()]]; }
     if (kind === "monthly") { properties.dayOfMonth = start.getDate(); }
+    // Ends after ten occurrences' worth of time, as Outlook's "End by" offers.
+    var spans = { daily: 9, weekday: 13, weekly: 63, monthly: 280 };
+    var end = new Date(start.getTime() + spans[kind] * 24 * 3600 * 1000);
     return {
       recurrenceType: kind,
       recurrenceProperties: properties,
       recurrenceTimeZone: { name: Intl.DateTimeFormat().resolvedOptions().timeZone },
       startDate: startIso.slice(0, 10),
-      endDate: null
+      endDate: end.toISOString().slice(0, 10)
     };
   }
 
