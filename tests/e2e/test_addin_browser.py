@@ -8,6 +8,7 @@ displayDialogAsync: messageParent reaches the add-in that opened the window.
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from collections.abc import Awaitable, Callable
@@ -20,6 +21,7 @@ from playwright.async_api import BrowserContext, Page, expect
 
 from linkzoom.addin import routes as addin_routes
 from tests.e2e.browser_support import (  # noqa: F401
+    ARTIFACTS,
     Screenshots,
     assert_accessible,
     chromium_fixture,
@@ -132,6 +134,9 @@ async def test_compose_signs_in_connects_zoom_and_inserts_one_meeting(
     # Inserted where the cursor was: after the text already there.
     assert (await body.inner_text()).startswith("Hi, can we talk?")
 
+    ARTIFACTS.mkdir(exist_ok=True)  # what a newcomer sees at /addin/try (README screenshot)
+    await page.screenshot(path=str(ARTIFACTS / "addin-try.png"), full_page=True)
+
     # Pressing again changes nothing: the message already has its meeting.
     await press(page, "insertZoomInMessage")
     await finished(page, "insertZoomInMessage")
@@ -194,7 +199,8 @@ async def test_calendar_toggle_follows_the_event_and_survives_save_and_reopen(
     later_end = await page.evaluate(
         "() => { const d = new Date(document.getElementById('event-end').value);"
         " d.setMinutes(d.getMinutes() + 30); const p = (n) => String(n).padStart(2, '0');"
-        " return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}:${p(d.getMinutes())}`; }"
+        " return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}`"
+        " + `T${p(d.getHours())}:${p(d.getMinutes())}`; }"
     )
     await end.fill(later_end)
     await end.dispatch_event("change")
@@ -271,7 +277,7 @@ async def test_each_problem_becomes_a_message_and_nothing_is_inserted(
             "headers": {"X-RateLimit-Type": "Daily-limit"},
             "body": {
                 "code": 429,
-                "message": "You have exceeded the daily rate limit (100) of Meeting Create/Update API requests permitted for this particular user. You may resume these requests at GMT 00:00:00.",
+                "message": DAILY_LIMIT_MESSAGE,
             },
             "count": 1,
         },
@@ -361,3 +367,45 @@ async def test_the_standin_behaves_as_office_documents(
 
 def _instant(value: str) -> datetime:
     return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(UTC)
+
+
+async def test_on_an_exchange_server_mailbox_the_add_in_keeps_to_mailbox_1_5(
+    pages: Screenshots, deployment: Deployment
+) -> None:
+    """Exchange Server supports Mailbox 1.1-1.5: no session data, no recurrence API, no event
+    handlers; the buttons still work, the meeting is remembered in custom properties."""
+    page = await open_try(pages, deployment)
+    await page.evaluate("() => { OfficeStandin.mailboxVersion = '1.5'; }")
+    await sign_in_and_connect(page, "insertZoomInMessage", "alice", "alice@zoom.test")
+    await expect(page.locator("#message-body-html .linkzoom-invitation")).to_have_count(1)
+    remembered = await page.evaluate(
+        "() => Object.entries(localStorage)"
+        ".filter(([k]) => k.startsWith('officeStandin:customProperties:'))"
+        ".map(([, v]) => JSON.parse(v).linkzoom_compose_meeting_id)"
+    )
+    assert len(remembered) == 1 and json.loads(remembered[0])["id"]
+    await press(page, "toggleZoomInAppointment")
+    await finished(page, "toggleZoomInAppointment")
+    await expect(page.locator("#event-body .linkzoom-invitation")).to_have_count(1)
+    assert len(live_meetings(deployment)) == 2
+
+
+async def test_signing_out_on_my_account_ends_the_add_ins_session(
+    pages: Screenshots, deployment: Deployment
+) -> None:
+    page = await open_try(pages, deployment)
+    await sign_in_and_connect(page, "insertZoomInMessage", "bob", "bob@zoom.test")
+    # My Account's "sign out everywhere" (and a disabled user) revoke the device session.
+    sql(deployment, "UPDATE device_sessions SET revoked_at = CURRENT_TIMESTAMP")
+    await page.locator("#message-new").click()
+    sign_in = await dialog(page.context, lambda: press(page, "insertZoomInMessage"))
+    await expect(sign_in.get_by_role("heading", name="Sign in to linkzoom")).to_be_visible()
+    await sign_in.get_by_label("Username").fill("bob")
+    await sign_in.get_by_label("Password").fill("wrong password")
+    await sign_in.get_by_role("button", name="Sign in").click()
+    await expect(sign_in.get_by_role("alert")).not_to_be_empty()
+    await sign_in.get_by_label("Password").fill(PASSWORDS["bob"])
+    await sign_in.get_by_role("button", name="Sign in").click()
+    await finished(page, "insertZoomInMessage")
+    await expect(page.locator("#message-body-html .linkzoom-invitation")).to_have_count(1)
+    assert len(live_meetings(deployment)) == 2

@@ -211,7 +211,10 @@
     $("message-body-text").value = "Hi, can we talk?";
     openMessage();
   });
+  // Outlook raises the send events only where Mailbox 1.12 is supported.
+  var sends = function () { return window.Office.context.requirements.isSetSupported("Mailbox", "1.12"); };
   $("message-send").addEventListener("click", function () {
+    if (!sends()) { $("message-state").textContent = "Sent."; return; }
     run(message, "onMessageSend").then(function (options) {
       if (options) { $("message-state").textContent = options.allowEvent ? "Sent." : "Not sent."; }
     });
@@ -221,9 +224,12 @@
       if (window.Office.context.requirements.isSetSupported("Mailbox", "1.11")) { run(event, "onAppointmentTimeChanged"); }
     });
   });
-  $("event-repeat").addEventListener("change", function () { run(event, "onAppointmentRecurrenceChanged"); });
+  $("event-repeat").addEventListener("change", function () {
+    if (window.Office.context.requirements.isSetSupported("Mailbox", "1.11")) { run(event, "onAppointmentRecurrenceChanged"); }
+  });
   $("event-save").addEventListener("click", saveEvent);
   $("event-send").addEventListener("click", function () {
+    if (!sends()) { saveEvent(); $("event-state").textContent = "Invitations sent."; return; }
     run(event, "onAppointmentSend").then(function (options) {
       if (options) { saveEvent(); $("event-state").textContent = "Invitations sent."; }
     });
