@@ -454,3 +454,20 @@ async def test_the_audit_log_pages_by_key_without_gaps_or_repeats(
     only = await root.get("/controller/admin/audit", params={"action": "user.disabled"})
     assert "505 events." in only.text and "actor0001" not in only.text
     assert "before=" in only.text and "action=user.disabled" in only.text
+
+
+async def test_the_add_in_page_offers_the_manifests_of_this_deployment(
+    runtime_of: Runtime, people: People, new_browser: NewBrowser
+) -> None:
+    root = await new_browser().signed_in("root")
+    page = (await root.get("/controller/admin/addin")).text
+    found = re.search(r'<code id="addin-id">([0-9a-f-]{36})</code>', page)
+    assert found is not None
+    for link in ("/addin/manifest.xml", "/addin/package.zip", "/addin/manifest.json", "/addin/try"):
+        assert f'href="{link}"' in page
+    assert "New-App -OrganizationApp" in page and "Integrated apps" in page
+    # http://linkzoom.test is not https: the page says Outlook will not load it.
+    assert 'id="https-warning"' in page
+    # The id shown is the one every manifest carries, and it stays.
+    again = (await root.get("/controller/admin/addin")).text
+    assert found.group(0) in again

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 from pathlib import Path
 
+import pytest
+
+from tests.support.keys import new_keyring
 from tests.support.processes import linkzoom_command, python_env
 
 
@@ -69,3 +73,29 @@ def test_bad_configuration_stops_with_one_line(tmp_path: Path) -> None:
     )
     assert bad_keys.returncode == 2 and bad_keys.stderr.startswith("linkzoom: LINKZOOM_KEYS:")
     assert "abc" not in bad_keys.stderr.replace("LINKZOOM_KEYS", "")
+
+
+@pytest.mark.one_database
+def test_addin_manifest_prints_both_manifests_for_the_public_url(
+    database_url: str, tmp_path: Path
+) -> None:
+    env = python_env(
+        {
+            "LINKZOOM_DATABASE_URL": database_url,
+            "LINKZOOM_VAR_DIR": str(tmp_path),
+            "LINKZOOM_PUBLIC_URL": "https://mail.example.org",
+            "LINKZOOM_KEYS": new_keyring(),
+        }
+    )
+    assert run(env, "migrate").returncode == 0
+    xml = run(env, "addin", "manifest")
+    assert xml.returncode == 0 and xml.stdout.startswith('<?xml version="1.0"')
+    assert 'DefaultValue="https://mail.example.org/addin/commands.html"' in xml.stdout
+    assert "not https" not in xml.stderr
+    manifest = json.loads(run(env, "addin", "manifest", "--format", "json").stdout)
+    assert manifest["id"] in xml.stdout  # one add-in id, generated once
+    plain = run(env | {"LINKZOOM_PUBLIC_URL": "http://10.0.0.5:8000"}, "addin", "manifest")
+    assert (
+        plain.returncode == 0
+        and "is not https; Outlook loads add-ins only over https" in plain.stderr
+    )
