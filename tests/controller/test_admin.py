@@ -463,7 +463,12 @@ async def test_the_add_in_page_offers_the_manifests_of_this_deployment(
     page = (await root.get("/controller/admin/addin")).text
     found = re.search(r'<code id="addin-id">([0-9a-f-]{36})</code>', page)
     assert found is not None
-    for download in ("/addin/manifest.xml", "/addin/package.zip", "/addin/manifest.json", "/addin/try"):
+    for download in (
+        "/addin/manifest.xml",
+        "/addin/package.zip",
+        "/addin/manifest.json",
+        "/addin/try",
+    ):
         assert f'href="{download}"' in page
     assert "New-App -OrganizationApp" in page and "Integrated apps" in page
     # http://linkzoom.test is not https: the page says Outlook will not load it.
