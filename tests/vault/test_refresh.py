@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -275,18 +275,15 @@ async def test_fresh_tokens_stored_after_a_broken_mark_clear_it(
     user_id = await linked_user(runtime)
     clock.advance(hours=1)
     endpoint = FakeTokenEndpoint()
-    original = endpoint.refresh
 
-    async def marked_broken_meanwhile(refresh_token: str) -> TokenSet:
-        fresh = await original(refresh_token)
+    async def marked_broken() -> None:
         state = await stored(runtime, user_id)
         async with transaction(runtime.sessions) as session:
             assert await zoom_grant.mark_broken(
                 session, state=state, reason="invalid_grant", now=clock()
             )
-        return fresh
 
-    endpoint.refresh = marked_broken_meanwhile  # type: ignore[method-assign]
+    after_rotation(endpoint, marked_broken)
     assert await refresher(runtime, endpoint).access_token(user_id) == "a1"
     state = await stored(runtime, user_id)
     assert state.broken_at is None and state.refresh_token == "r1"
@@ -298,14 +295,9 @@ async def test_a_refresh_finishing_after_a_new_consent_does_not_overwrite_it(
     user_id = await linked_user(runtime)
     clock.advance(hours=1)
     endpoint = FakeTokenEndpoint()
-    original = endpoint.refresh
-
-    async def consent_meanwhile(refresh_token: str) -> TokenSet:
-        fresh = await original(refresh_token)
-        await consent(runtime, user_id, zoom_user_id="zu1", access="consented")
-        return fresh
-
-    endpoint.refresh = consent_meanwhile  # type: ignore[method-assign]
+    after_rotation(
+        endpoint, lambda: consent(runtime, user_id, zoom_user_id="zu1", access="consented")
+    )
     assert await refresher(runtime, endpoint).access_token(user_id) == "consented"
     state = await stored(runtime, user_id)
     assert (state.access_token, state.refresh_token) == ("consented", "consented-r")
@@ -321,14 +313,9 @@ async def test_tokens_refreshed_for_a_replaced_account_are_revoked(
     user_id = await linked_user(runtime)
     clock.advance(hours=1)
     endpoint = FakeTokenEndpoint()
-    original = endpoint.refresh
-
-    async def other_account_meanwhile(refresh_token: str) -> TokenSet:
-        fresh = await original(refresh_token)
-        await consent(runtime, user_id, zoom_user_id="zu-other", access="other")
-        return fresh
-
-    endpoint.refresh = other_account_meanwhile  # type: ignore[method-assign]
+    after_rotation(
+        endpoint, lambda: consent(runtime, user_id, zoom_user_id="zu-other", access="other")
+    )
     assert await refresher(runtime, endpoint).access_token(user_id) == "other"
     async with transaction(runtime.sessions) as session:
         assert await revocations.owed(session) == 1
@@ -345,17 +332,26 @@ async def test_a_key_rotation_during_a_refresh_does_not_lose_the_fresh_tokens(
     user_id = await linked_user(runtime)
     clock.advance(hours=1)
     endpoint = FakeTokenEndpoint()
-    original = endpoint.refresh
 
-    async def rotated_meanwhile(refresh_token: str) -> TokenSet:
-        fresh = await original(refresh_token)
+    async def resealed() -> None:
         async with transaction(runtime.sessions) as session:
             await session.execute(update(Preference).values(version=Preference.version + 1))
-        return fresh
 
-    endpoint.refresh = rotated_meanwhile  # type: ignore[method-assign]
+    after_rotation(endpoint, resealed)
     assert await refresher(runtime, endpoint).access_token(user_id) == "a1"
     assert (await stored(runtime, user_id)).refresh_token == "r1"
+
+
+def after_rotation(endpoint: FakeTokenEndpoint, then: Callable[[], Awaitable[object]]) -> None:
+    """Run ``then`` after Zoom has rotated the token, before its answer reaches us."""
+    original = endpoint.refresh
+
+    async def refresh(refresh_token: str) -> TokenSet:
+        fresh = await original(refresh_token)
+        await then()
+        return fresh
+
+    endpoint.refresh = refresh  # type: ignore[method-assign]
 
 
 async def consent(runtime: Runtime, user_id: int, *, zoom_user_id: str, access: str) -> None:
