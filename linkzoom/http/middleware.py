@@ -42,7 +42,12 @@ class RequestContextMiddleware:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                message["headers"] = [*message.get("headers", []), (b"x-request-id", rid.encode())]
+                headers = list(message.get("headers", []))
+                # Problem responses name the id themselves (a 500 is rendered outside this
+                # middleware, by Starlette's outermost one); never send it twice.
+                if not any(name.lower() == b"x-request-id" for name, _ in headers):
+                    headers.append((b"x-request-id", rid.encode()))
+                message["headers"] = headers
             await send(message)
 
         try:

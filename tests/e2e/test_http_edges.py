@@ -61,7 +61,23 @@ def test_error_responses_are_problems(deployment: Deployment) -> None:
         body = response.json()
         assert body["type"] == f"{deployment.service_url}/problems/{code}"
         assert body["status"] == status and body["title"] and body["detail"]
-        assert response.headers["x-request-id"]
+        assert len(response.headers.get_list("x-request-id")) == 1, code  # once, not twice
+
+
+@pytest.mark.one_database
+def test_the_root_sends_browsers_to_sign_in_and_clients_to_an_index(deployment: Deployment) -> None:
+    base = deployment.service_url
+    browser = httpx.get(base + "/", headers={"accept": "text/html,application/xhtml+xml,*/*;q=0.8"})
+    assert browser.status_code == 303 and browser.headers["location"] == "/controller"
+    landed = httpx.get(base + "/", headers={"accept": "text/html"}, follow_redirects=True)
+    assert landed.status_code == 200 and str(landed.url).startswith(base + "/controller/login")
+    index = httpx.get(base + "/")
+    assert index.status_code == 200 and index.headers["content-type"] == "application/json"
+    links = index.json()["links"]
+    assert links["api"] == base + "/api/v1" and links["health"] == base + "/healthz"
+    docs = httpx.get(links["docs"])
+    assert docs.status_code == 200 and docs.text.startswith("# linkzoom")
+    assert len(index.headers.get_list("x-request-id")) == 1
 
 
 @pytest.mark.one_database
