@@ -184,7 +184,8 @@ class ZoomDailyUsage(Base):
     )
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     writes: Mapped[int] = mapped_column(default=0)
-    exhausted: Mapped[bool] = mapped_column(default=False)
+    # Zoom refused: no write until this instant (the Retry-After it named, else 00:00 UTC).
+    blocked_until: Mapped[datetime | None]
 
 
 class WebhookDelivery(Base):

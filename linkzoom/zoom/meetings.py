@@ -111,4 +111,6 @@ class ZoomMeetings:
         self._metrics.deferrals.labels(exc.kind).inc()
         if exc.kind == "daily":
             async with transaction(self._sessions) as session:
-                await quota.mark_exhausted(session, user_id=user_id, now=self._clock())
+                await quota.mark_exhausted(
+                    session, user_id=user_id, now=self._clock(), until=exc.retry_at
+                )

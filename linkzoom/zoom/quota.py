@@ -1,38 +1,42 @@
 """Zoom's per-user daily cap on meeting create/update, kept by us so we never send a call
-Zoom will refuse. The cap resets at 00:00 UTC; usage is one row per (user, UTC day).
+Zoom will refuse. Our own count resets at 00:00 UTC; usage is one row per (user, UTC day).
 
-Reservation is one atomic ``UPDATE … SET writes = writes + 1 WHERE writes < limit``, safe across
-processes on SQLite and PostgreSQL without a lock held.
+Reservation is one atomic ``UPDATE … SET writes = writes + 1 WHERE writes < limit AND not
+blocked``, safe across processes on SQLite and PostgreSQL without a lock held.
+
+When Zoom itself refuses (its count may differ from ours), the user is blocked until the instant
+Zoom's ``Retry-After`` names: Zoom is the authority. Only when it names none is that the next
+00:00 UTC. The block is written on the row of every UTC day it covers, so a reservation reads
+one row.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
-from typing import Any
+from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy import update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from linkzoom.problems import ZoomRateLimited
+from linkzoom.store.db import dialect_insert
 from linkzoom.store.models import ZoomDailyUsage
 from linkzoom.zoom.ratelimit import next_utc_midnight
+
+# A Retry-After further off than this is not believed (Zoom's daily limits reset within a day).
+LONGEST_BLOCK = timedelta(days=2)
 
 
 def utc_day(now: datetime) -> date:
     return now.astimezone(UTC).date()
 
 
-def _insert_for(session: AsyncSession) -> Any:
-    """``INSERT … ON CONFLICT`` is dialect-specific in SQLAlchemy; both our databases have it."""
-    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-
-
-def daily_limit_reached(now: datetime) -> ZoomRateLimited:
-    reset = next_utc_midnight(now)
+def daily_limit_reached(now: datetime, *, until: datetime | None = None) -> ZoomRateLimited:
+    reset = until or next_utc_midnight(now)
+    when = reset.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    at = "00:00 UTC" if reset == next_utc_midnight(now) else reset.strftime("%H:%M UTC")
     return ZoomRateLimited(
         "Zoom's daily limit of meeting creations and updates for this user has been reached; "
-        f"it resets at 00:00 UTC ({reset.isoformat().replace('+00:00', 'Z')}).",
+        f"it resets at {at} ({when}).",
         kind="daily",
         retry_at=reset,
         now=now,
@@ -42,10 +46,9 @@ def daily_limit_reached(now: datetime) -> ZoomRateLimited:
 async def reserve_write(session: AsyncSession, *, user_id: int, now: datetime, limit: int) -> None:
     """Count one create/update against today's cap, or raise ``ZoomRateLimited`` (daily)."""
     day = utc_day(now)
-    insert = _insert_for(session)
     await session.execute(
-        insert(ZoomDailyUsage)
-        .values(user_id=user_id, day=day, writes=0, exhausted=False)
+        dialect_insert(session)(ZoomDailyUsage)
+        .values(user_id=user_id, day=day, writes=0, blocked_until=None)
         .on_conflict_do_nothing()
     )
     result = await session.execute(
@@ -54,20 +57,33 @@ async def reserve_write(session: AsyncSession, *, user_id: int, now: datetime, l
             ZoomDailyUsage.user_id == user_id,
             ZoomDailyUsage.day == day,
             ZoomDailyUsage.writes < limit,
-            ZoomDailyUsage.exhausted.is_(False),
+            or_(ZoomDailyUsage.blocked_until.is_(None), ZoomDailyUsage.blocked_until <= now),
         )
         .values(writes=ZoomDailyUsage.writes + 1)
     )
-    if not getattr(result, "rowcount", 0):
-        raise daily_limit_reached(now)
-
-
-async def mark_exhausted(session: AsyncSession, *, user_id: int, now: datetime) -> None:
-    """Zoom said the cap is reached (its count may differ from ours): stop until midnight."""
-    day = utc_day(now)
-    insert = _insert_for(session)
-    await session.execute(
-        insert(ZoomDailyUsage)
-        .values(user_id=user_id, day=day, writes=0, exhausted=True)
-        .on_conflict_do_update(index_elements=["user_id", "day"], set_={"exhausted": True})
+    if getattr(result, "rowcount", 0):
+        return
+    blocked = await session.scalar(
+        select(ZoomDailyUsage.blocked_until).where(
+            ZoomDailyUsage.user_id == user_id, ZoomDailyUsage.day == day
+        )
     )
+    raise daily_limit_reached(now, until=blocked if blocked is not None and blocked > now else None)
+
+
+async def mark_exhausted(
+    session: AsyncSession, *, user_id: int, now: datetime, until: datetime | None = None
+) -> datetime:
+    """Zoom said the cap is reached: block the user until ``until`` (Zoom's instant), else the
+    next 00:00 UTC. Returns the instant the block ends."""
+    end = until if until is not None and now < until <= now + LONGEST_BLOCK else None
+    end = end or next_utc_midnight(now)
+    day = utc_day(now)
+    while day <= utc_day(end):
+        await session.execute(
+            dialect_insert(session)(ZoomDailyUsage)
+            .values(user_id=user_id, day=day, writes=0, blocked_until=end)
+            .on_conflict_do_update(index_elements=["user_id", "day"], set_={"blocked_until": end})
+        )
+        day += timedelta(days=1)
+    return end

@@ -347,3 +347,30 @@ def test_a_retried_press_with_its_idempotency_key_makes_one_meeting(
     # The kept answer holds the passcode, sealed: never in the clear in any column or file.
     passcode = first.json()["passcode"]
     assert passcode and not any(passcode.encode() in blob for blob in database_text(deployment))
+
+
+@pytest.mark.one_database
+def test_zoom_daily_refusal_lasts_until_the_instant_zoom_names(deployment: Deployment) -> None:
+    """Zoom's Retry-After is the authority: not the next 00:00 UTC when it names another time."""
+    bob = linked(deployment, "bob")
+    until = (datetime.now(UTC) + timedelta(hours=2)).replace(microsecond=0)
+    deployment.control(
+        "POST",
+        "/faults",
+        json={
+            "method": "POST",
+            "path_regex": r"/meetings$",
+            "status": 429,
+            "body": ZOOM_DAILY_429,
+            "headers": {"Retry-After": until.strftime("%a, %d %b %Y %H:%M:%S GMT")},
+            "count": 1,
+        },
+    )
+    capped = bob.post(COMPOSE, json={})
+    assert capped.status_code == 429 and problem_code(capped) == "zoom-rate-limited"
+    assert datetime.fromisoformat(capped.json()["retry_at"].replace("Z", "+00:00")) == until
+    creates = len(zoom_requests(deployment, "POST", r"/meetings$"))
+    again = bob.post(COMPOSE, json={})
+    assert again.status_code == 429
+    assert datetime.fromisoformat(again.json()["retry_at"].replace("Z", "+00:00")) == until
+    assert len(zoom_requests(deployment, "POST", r"/meetings$")) == creates  # Zoom not asked
