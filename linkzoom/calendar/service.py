@@ -28,9 +28,11 @@ from linkzoom.calendar.plan import plan
 from linkzoom.calendar.runner import Runner
 from linkzoom.problems import (
     NotFound,
+    Problem,
     ReauthorizationRequired,
     SealedDataUnreadable,
     ServiceUnavailable,
+    ZoomError,
     ZoomNotLinked,
     ZoomUnavailable,
 )
@@ -45,6 +47,11 @@ SETTLE = timedelta(seconds=2)
 MAX_SETTLE = timedelta(seconds=15)
 LEASE_WAIT = 5.0  # seconds a request waits for a worker to hand a binding over
 _CAS_TRIES = 5
+# A create that meets a Zoom blip (502/503/504, a timeout) is tried again within the request for
+# this long, so a moment's outage is not an error the user sees; the runner's lost-create lookup
+# makes each new try find a meeting the previous one may have made instead of making a second.
+CREATE_RETRY_SECONDS = 6.0
+CREATE_RETRY_FIRST_DELAY = 0.3
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -229,22 +236,35 @@ class CalendarService:
         raise ServiceUnavailable("The event changed too often at once; try again.")
 
     async def _create_now(self, binding: store.Binding, fresh: bool, owner: str) -> Answer:
-        if not await self._lease(binding.id, owner):
-            return Answer(binding=binding, created=False)  # a worker is on it
-        result = await self._mirror.runner.run(binding.id, owner=owner, until_created=True)
-        async with transaction(self._sessions) as session:
-            current = await store.load(session, binding_id=binding.id)
-        if current is None:
-            raise NotFound("This event has no Zoom meeting.")
-        if current.confirmed is not None:
-            return Answer(binding=current, created=result.created)
-        problem = result.problem
-        if problem is None and result.in_doubt:
-            problem = ZoomUnavailable("Zoom has not confirmed the meeting yet; try again shortly.")
-        if problem is None:
-            return Answer(binding=current, created=False)  # a worker took it over
-        await self._abandon(current, fresh)
-        raise problem
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + CREATE_RETRY_SECONDS
+        delay = CREATE_RETRY_FIRST_DELAY
+        while True:
+            if not await self._lease(binding.id, owner):
+                return Answer(binding=binding, created=False)  # a worker is on it
+            result = await self._mirror.runner.run(binding.id, owner=owner, until_created=True)
+            async with transaction(self._sessions) as session:
+                current = await store.load(session, binding_id=binding.id)
+            if current is None:
+                raise NotFound("This event has no Zoom meeting.")
+            if current.confirmed is not None:
+                return Answer(binding=current, created=result.created)
+            problem = result.problem
+            if problem is None and result.in_doubt:
+                problem = ZoomUnavailable(
+                    "Zoom has not confirmed the meeting yet; try again shortly."
+                )
+            if problem is None:
+                return Answer(binding=current, created=False)  # a worker took it over
+            if not _transient(problem) or loop.time() + delay >= deadline:
+                await self._abandon(current, fresh)
+                raise problem
+            log.info(
+                "calendar create met a Zoom blip; trying again", extra={"problem": problem.code}
+            )
+            await asyncio.sleep(delay)
+            delay *= 2
+            binding = current
 
     async def _lease(self, binding_id: int, owner: str) -> bool:
         deadline = asyncio.get_running_loop().time() + LEASE_WAIT
@@ -286,3 +306,10 @@ class CalendarService:
 def _debounce(binding: store.Binding, now: datetime) -> tuple[datetime, datetime]:
     settle_from = binding.settle_from or now
     return min(now + SETTLE, settle_from + MAX_SETTLE), settle_from
+
+
+def _transient(problem: Problem) -> bool:
+    """Worth another try in the request: Zoom was unreachable or answered 502/503/504."""
+    if isinstance(problem, ZoomUnavailable):
+        return True
+    return isinstance(problem, ZoomError) and problem.http_status in (502, 503, 504)

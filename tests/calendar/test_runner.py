@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import update
 
+from linkzoom.calendar import service as calendar_service
 from linkzoom.calendar import store
 from linkzoom.calendar.event import CalendarEvent
 from linkzoom.calendar.models import EXACT, NO_FIXED_TIME_MAPPING, PENDING, SYNCED, OccurrenceEdit
@@ -217,6 +218,14 @@ async def test_rule_zoom_cannot_express_gets_a_meeting_without_fixed_time(
     assert meeting["type"] == 3 and "start_time" not in meeting
 
 
+@pytest.fixture
+def no_create_retry(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The request gives up at once (no retry budget), to see what a lost create leaves for the
+    add-in's own retry or the worker; the in-request retry is tested in tests/e2e."""
+    monkeypatch.setattr(calendar_service, "CREATE_RETRY_SECONDS", 0.0)
+
+
+@pytest.mark.usefixtures("no_create_retry")
 async def test_a_lost_create_is_found_again_not_made_twice(
     runtime: Runtime, sandbox: SandboxProcess, clock: FakeClock
 ) -> None:
@@ -248,6 +257,7 @@ async def test_a_lost_create_is_found_again_not_made_twice(
     assert sandbox.calls()["meetings.create"] == {"201": 1}
 
 
+@pytest.mark.usefixtures("no_create_retry")
 async def test_a_lost_create_nobody_wants_is_found_and_deleted(
     runtime: Runtime, sandbox: SandboxProcess, clock: FakeClock
 ) -> None:
