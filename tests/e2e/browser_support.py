@@ -54,6 +54,9 @@ async def chromium_fixture() -> AsyncIterator[Browser]:
         await browser.close()
 
 
+OFF_LOOPBACK = re.compile(r"^(?!https?://(127\.0\.0\.1|localhost)[:/])[a-z]+://")
+
+
 class Screenshots:
     """Opens browser contexts for a test; on failure, saves what each page showed."""
 
@@ -72,6 +75,10 @@ class Screenshots:
         # Init scripts run before the page's own, and CSP does not apply to them.
         await context.add_init_script(path=str(AXE))
         context.set_default_timeout(15_000)
+        # This machine has no internet: a request off loopback (Office.js from Microsoft's CDN)
+        # fails at once instead of hanging on the network. Tests route what they need later,
+        # and later routes take precedence.
+        await context.route(OFF_LOOPBACK, lambda route: route.abort())
         self.contexts.append(context)
         return await context.new_page()
 
