@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import re
 import secrets
 import subprocess
@@ -11,11 +12,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 import httpx
 import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from linkzoom.features import set_zoom_enabled
+from linkzoom.identity import passwords, users
 from linkzoom.identity.users import add_local
 from linkzoom.store.db import create_engine, session_factory, transaction
 from tests.support.browser import submit_form
@@ -111,18 +115,29 @@ def claim_code(page: str) -> str | None:
     return found.group(1) if found else None
 
 
+@functools.cache
+def _hash_once(password: str) -> str:
+    return passwords.hash_password(password)
+
+
 async def _seed(database_url: str) -> None:
     """Users and the feature switch, written directly: faster than one CLI process each (the
-    CLI itself is tested in tests/e2e/test_cli.py)."""
+    CLI itself is tested in tests/e2e/test_cli.py). Each password is hashed once per run, not
+    once per deployment (Argon2 costs a tenth of a second by design)."""
     engine = create_engine(database_url, pool_size=1)
     now = datetime.now(UTC)
+    with mock.patch.object(users, "hash_password", _hash_once):
+        await _write_seed(engine, now)
+    await engine.dispose()
+
+
+async def _write_seed(engine: AsyncEngine, now: datetime) -> None:
     async with transaction(session_factory(engine)) as session:
         for name, password in PASSWORDS.items():
             await add_local(
                 session, username=name, password=password, now=now, email=f"{name}@example.org"
             )
         await set_zoom_enabled(session, True, now=now)
-    await engine.dispose()
 
 
 @pytest.fixture
