@@ -75,13 +75,19 @@ def _steps(runtime: Runtime) -> list[tuple[str, Callable[[], Awaitable[object]]]
             if pruned < audit.PRUNE_BATCH:
                 return
 
+    compose = ComposeService.from_runtime(runtime)
+
+    async def drafts() -> None:
+        await compose.sweep_drafts(older_than=timedelta(days=runtime.settings.compose_draft_days))
+
     return [
         ("keep_alive", keep_alive),
         ("revokes", runtime.zoom_accounts.retry_revokes),  # Zoom could not be reached before
         ("prune", prune),
         ("audit_prune", prune_audit),
         ("webhooks_prune", runtime.webhooks.prune),
-        ("compose_settle", ComposeService.from_runtime(runtime).settle),  # lost create answers
+        ("compose_settle", compose.settle),  # lost create answers
+        ("compose_drafts", drafts),  # discarded drafts: Outlook does not say so
     ]
 
 

@@ -137,7 +137,11 @@ async def find(session: AsyncSession, *, row_id: str, user_id: int) -> Record | 
             ComposeMeeting.state.in_((ACTIVE, DELETED, GONE)),
         )
     )
-    if row is None or row.zoom_meeting_id is None or row.join_url is None:
+    return None if row is None else _record(row)
+
+
+def _record(row: ComposeMeeting) -> Record | None:
+    if row.zoom_meeting_id is None or row.join_url is None:
         return None
     return Record(
         id=row.id,
@@ -165,6 +169,23 @@ async def record_sent(
 async def end(session: AsyncSession, *, row_id: str, state: str, now: datetime) -> None:
     """``active`` → ``deleted`` (the user discarded it) or ``gone`` (Zoom no longer had it)."""
     await _change(session, row_id, ACTIVE, {"state": state, "ended_at": now})
+
+
+async def unsent_drafts(session: AsyncSession, *, before: datetime, limit: int) -> list[Record]:
+    """Confirmed meetings whose message was never sent, created before ``before``, oldest first:
+    drafts the user discarded (Outlook tells no add-in about a discard) or left for good."""
+    rows = await session.scalars(
+        select(ComposeMeeting)
+        .where(
+            ComposeMeeting.origin == ORIGIN,
+            ComposeMeeting.state == ACTIVE,
+            ComposeMeeting.sent_at.is_(None),
+            ComposeMeeting.created_at < before,
+        )
+        .order_by(ComposeMeeting.created_at)
+        .limit(limit)
+    )
+    return [record for row in rows if (record := _record(row)) is not None]
 
 
 @dataclass(frozen=True, kw_only=True)

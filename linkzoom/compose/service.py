@@ -27,6 +27,7 @@ from linkzoom.problems import (
     ZoomError,
     ZoomMeetingLocked,
     ZoomMeetingNotFound,
+    ZoomNotLinked,
     ZoomUnavailable,
 )
 from linkzoom.runtime import Runtime
@@ -205,15 +206,41 @@ class ComposeService:
             return False  # people have joined already; there is nothing left to move
         return True
 
+    async def sweep_drafts(self, *, older_than: timedelta, batch: int = 100) -> int:
+        """The worker's pass over drafts never sent: Outlook fires no event when a draft is
+        discarded, so a meeting whose message stays unsent past ``older_than`` is taken for
+        one and deleted at Zoom (Zoom itself lets an unused meeting ID lapse after 30 days).
+        Each delete is :meth:`discard`'s, so a second worker doing the same is harmless."""
+        async with transaction(self._sessions) as session:
+            drafts = await records.unsent_drafts(
+                session, before=self._clock() - older_than, limit=batch
+            )
+        swept = 0
+        for draft in drafts:
+            try:
+                await self._delete(draft)
+            except ZoomNotLinked:
+                # No grant left to reach the meeting with; Zoom lets it lapse by itself.
+                async with transaction(self._sessions) as session:
+                    await records.end(
+                        session, row_id=draft.id, state=records.GONE, now=self._clock()
+                    )
+            swept += 1  # anything else (Zoom down, rate limited) ends the pass: next one retries
+        if swept:
+            log.info("unsent compose drafts deleted", extra={"count": swept})
+        return swept
+
     async def discard(self, user_id: int, row_id: str) -> None:
         """The draft was discarded: delete its meeting at Zoom, quietly. Repeats are harmless."""
         async with transaction(self._sessions) as session:
             record = await records.find(session, row_id=row_id, user_id=user_id)
         if record is None:
             raise _not_found(None)
-        if record.state != records.ACTIVE:
-            return
-        existed = await self._zoom.delete(user_id, record.zoom_meeting_id)
+        if record.state == records.ACTIVE:
+            await self._delete(record)
+
+    async def _delete(self, record: records.Record) -> None:
+        existed = await self._zoom.delete(record.user_id, record.zoom_meeting_id)
         async with transaction(self._sessions) as session:
             await records.end(
                 session,

@@ -354,6 +354,41 @@ async def test_discard_of_a_meeting_zoom_no_longer_has_is_done(
     assert [r.state for r in await rows(sessions)] == ["gone"]
 
 
+async def test_drafts_never_sent_are_deleted_once_they_are_old_enough(
+    service: ComposeService, sessions: SessionFactory, zoom: FakeZoom, clock: FakeClock
+) -> None:
+    """Outlook fires no event on a discarded draft: the worker deletes what stays unsent."""
+    alice = await add_user(sessions, "alice")
+    discarded = await service.create(alice, ComposeOrder())
+    sent = await service.create(alice, ComposeOrder())
+    await service.sent(alice.id, sent.id, None)
+    clock.advance(days=29)
+    recent = await service.create(alice, ComposeOrder())
+    assert await service.sweep_drafts(older_than=timedelta(days=30)) == 0
+    clock.advance(days=1, seconds=1)
+    assert await service.sweep_drafts(older_than=timedelta(days=30)) == 1
+    assert await service.sweep_drafts(older_than=timedelta(days=30)) == 0
+    assert set(zoom.held) == {sent.zoom_meeting_id, recent.zoom_meeting_id}
+    states = {r.id: r.state for r in await rows(sessions)}
+    assert states == {discarded.id: "deleted", sent.id: "active", recent.id: "active"}
+
+
+async def test_a_draft_sweep_outlives_zoom_trouble_and_unlinked_users(
+    service: ComposeService, sessions: SessionFactory, zoom: FakeZoom, clock: FakeClock
+) -> None:
+    alice = await add_user(sessions, "alice")
+    first = await service.create(alice, ComposeOrder())
+    second = await service.create(alice, ComposeOrder())
+    clock.advance(days=31)
+    zoom.delete_errors = [ZoomNotLinked("link", user_id=1), ZoomUnavailable("down")]
+    with pytest.raises(ZoomUnavailable):  # the pass stops; the worker logs it and comes back
+        await service.sweep_drafts(older_than=timedelta(days=30))
+    states = {r.id: r.state for r in await rows(sessions)}
+    assert states == {first.id: "gone", second.id: "active"}
+    assert await service.sweep_drafts(older_than=timedelta(days=30)) == 1
+    assert zoom.held == {first.zoom_meeting_id: zoom.held[first.zoom_meeting_id]}
+
+
 async def test_another_users_meeting_is_not_found_and_untouched(
     service: ComposeService, sessions: SessionFactory, zoom: FakeZoom
 ) -> None:

@@ -12,7 +12,7 @@ import json
 import re
 import time
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -168,6 +168,32 @@ async def test_compose_signs_in_connects_zoom_and_inserts_one_meeting(
     await page.locator("#message-send").click()
     await expect(page.locator("#message-state")).to_have_text("Sent.")
     assert [m["id"] for m in live_meetings(deployment)] == [meeting["id"]]
+
+    # A draft left unsent past LINKZOOM_COMPOSE_DRAFT_DAYS is taken for discarded (Outlook
+    # says nothing when a draft is thrown away): the worker deletes its meeting, and sending
+    # it later is stopped with a message instead of mailing a dead link.
+    await page.locator("#message-new").click()
+    await page.locator("#message-plain").uncheck()
+    await press(page, "insertZoomInMessage")
+    await finished(page, "insertZoomInMessage")
+    (draft,) = wait_for(
+        "the draft's meeting",
+        lambda: [m for m in live_meetings(deployment) if m["id"] != meeting["id"]],
+    )
+    sql(
+        deployment,
+        "UPDATE compose_meetings SET created_at = :old WHERE zoom_meeting_id = :id",
+        old=(datetime.now(UTC) - timedelta(days=31)).replace(tzinfo=None),  # SQLite keeps UTC naive
+        id=draft["id"],
+    )
+    wait_for("the worker's sweep", lambda: len(live_meetings(deployment)) == 1)
+    await page.locator("#message-send").click()
+    await expect(page.locator("#message-state")).to_have_text(
+        re.compile(r"^Not sent: The Zoom meeting in this message no longer exists\.")
+    )
+    await body.locator(".linkzoom-invitation").evaluate("block => block.remove()")
+    await page.locator("#message-send").click()
+    await expect(page.locator("#message-state")).to_have_text("Sent.")
 
 
 async def test_calendar_toggle_follows_the_event_and_survives_save_and_reopen(

@@ -387,19 +387,28 @@
   }
 
   // OnMessageSend (Mailbox 1.12): the block still in the message -> the meeting starts now;
-  // removed -> the meeting is deleted. Sending is never blocked by linkzoom.
+  // removed -> the meeting is deleted. linkzoom stops a send for one reason only: the block
+  // names a meeting that no longer exists (deleted at Zoom, or a draft left unsent so long
+  // that linkzoom took it for discarded), because the recipients would get a dead link. Any
+  // other trouble (offline, Zoom down) lets the message go with the meeting as it was.
+  var DEAD_LINK = "The Zoom meeting in this message no longer exists. Remove its invitation " +
+    "and press Zoom again to add a new one.";
+
   function onMessageSend(event) {
     recall(composeStore()).then(function (remembered) {
       if (!remembered || !storedToken()) { return null; }
       return readBody().then(function (body) {
         var path = "/api/v1/compose/meetings/" + encodeURIComponent(remembered.id);
-        if (stillThere(body, remembered)) {
-          return call("POST", path + "/sent", { sent_at: new Date().toISOString() });
-        }
-        return call("DELETE", path);
+        if (!stillThere(body, remembered)) { return call("DELETE", path); }
+        return call("POST", path + "/sent", { sent_at: new Date().toISOString() }).catch(function (failure) {
+          if (failure.status === 404) { return { allowEvent: false, errorMessage: DEAD_LINK }; }
+          throw failure;
+        });
       });
-    }).catch(function () { /* the meeting stays as it was; sending goes on */ })
-      .then(function () { event.completed({ allowEvent: true }); });
+    }).then(function (verdict) {
+      return verdict && verdict.allowEvent === false ? verdict : { allowEvent: true };
+    }, function () { return { allowEvent: true }; })
+      .then(function (verdict) { event.completed(verdict); });
   }
 
   // ---- calendar: the toggle and the event handlers --------------------------------------

@@ -216,7 +216,8 @@
   $("message-send").addEventListener("click", function () {
     if (!sends()) { $("message-state").textContent = "Sent."; return; }
     run(message, "onMessageSend").then(function (options) {
-      if (options) { $("message-state").textContent = options.allowEvent ? "Sent." : "Not sent."; }
+      // Outlook shows a blocked send's errorMessage in its own dialog; here it is the state.
+      if (options) { $("message-state").textContent = options.allowEvent ? "Sent." : "Not sent: " + options.errorMessage; }
     });
   });
   ["event-start", "event-end"].forEach(function (id) {
