@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.async_api import BrowserContext, Page, expect
+from playwright.async_api import BrowserContext, Page, Route, expect
 
 from linkzoom.addin import routes as addin_routes
 from tests.e2e.browser_support import (  # noqa: F401
@@ -258,6 +258,34 @@ async def test_calendar_toggle_follows_the_event_and_survives_save_and_reopen(
     await expect(page.locator("#event-location")).to_have_value("")
     wait_for("the meeting to be deleted", lambda: live_meetings(deployment) == [])
     await assert_accessible(page)
+
+
+async def test_a_join_link_longer_than_a_location_goes_in_the_body_only(
+    pages: Screenshots, deployment: Deployment
+) -> None:
+    """Office refuses a location past 255 characters (DataExceedsMaximumSize). Zoom's links can
+    be that long (a registrant's link carries a ``tk`` token); the sandbox's are not, so the
+    service's answer is lengthened on its way to the add-in."""
+    page = await open_try(pages, deployment)
+    long_link = "&tk=" + "t" * 300
+
+    async def lengthened(route: Route) -> None:
+        response = await route.fetch()
+        answer = await response.json()
+        if answer.get("location"):
+            answer["location"] += long_link
+        await route.fulfill(response=response, json=answer)
+
+    await page.route("**/api/v1/calendar/events/*/zoom", lengthened)
+    await sign_in_and_connect(page, "toggleZoomInAppointment", "alice", "alice@zoom.test")
+    await expect(page.locator("#event-notice")).to_have_text(
+        "Zoom meeting added (the link is too long for the location; it is in the body)."
+    )
+    (meeting,) = live_meetings(deployment)
+    await expect(page.locator("#event-location")).to_have_value("")
+    invitation = page.locator("#event-body .linkzoom-invitation")
+    await expect(invitation).to_have_count(1)
+    await expect(invitation).to_contain_text(f"/j/{meeting['id']}?pwd=")
 
 
 async def test_each_problem_becomes_a_message_and_nothing_is_inserted(
