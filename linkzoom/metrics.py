@@ -5,11 +5,15 @@ from __future__ import annotations
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
+from linkzoom.overview.tally import DailyTally
+
 __all__ = ["CONTENT_TYPE_LATEST", "Metrics"]
 
 
 class Metrics:
     def __init__(self) -> None:
+        # The admin Overview's day-by-day counts: in memory, added to the database by the worker.
+        self.daily = DailyTally()
         self.registry = CollectorRegistry(auto_describe=True)
         self.request_latency = Histogram(
             "linkzoom_http_request_duration_seconds",

@@ -10,7 +10,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
+from datetime import UTC, timedelta
 
 from sqlalchemy import delete
 
@@ -19,6 +19,8 @@ from linkzoom.calendar import worker as calendar_worker
 from linkzoom.compose import idempotency
 from linkzoom.compose.service import ComposeService
 from linkzoom.identity import throttle
+from linkzoom.overview import beats, tally
+from linkzoom.overview.beats import WorkerIdentity
 from linkzoom.problems import Problem
 from linkzoom.runtime import Runtime
 from linkzoom.store.db import transaction
@@ -30,12 +32,14 @@ log = logging.getLogger(__name__)
 SESSION_RETENTION = timedelta(days=30)
 
 
-async def upkeep(runtime: Runtime) -> list[str]:
+async def upkeep(runtime: Runtime, me: WorkerIdentity | None = None) -> list[str]:
     """One pass of every step; returns the names of the steps that failed. Each step runs on
     its own, so one that cannot finish (an unreadable row, Zoom down) never starves the rest:
-    its failure is logged, counted in ``linkzoom_upkeep_failures_total`` and retried next pass."""
+    its failure is logged, counted in ``linkzoom_upkeep_failures_total`` and retried next pass.
+    ``me`` is the worker loop's identity on the Overview (a single pass makes its own)."""
     failed = []
-    for name, step in _steps(runtime):
+    me = me or WorkerIdentity.this_process(runtime.clock())
+    for name, step in _steps(runtime, me):
         try:
             await step()
         except Exception as exc:
@@ -48,7 +52,17 @@ async def upkeep(runtime: Runtime) -> list[str]:
     return failed
 
 
-def _steps(runtime: Runtime) -> list[tuple[str, Callable[[], Awaitable[object]]]]:
+def _steps(
+    runtime: Runtime, me: WorkerIdentity
+) -> list[tuple[str, Callable[[], Awaitable[object]]]]:
+    async def overview() -> None:
+        now = runtime.clock()
+        async with transaction(runtime.sessions) as session:
+            await beats.beat(session, me, now=now)
+            await beats.prune(session, now=now)
+            await tally.prune(session, today=now.astimezone(UTC).date())
+        await runtime.metrics.daily.flush(runtime.sessions)
+
     async def keep_alive() -> None:
         lifetime = timedelta(days=runtime.settings.zoom_refresh_token_days)
         refreshed = await runtime.tokens.keep_alive(refresh_token_lifetime=lifetime)
@@ -81,6 +95,7 @@ def _steps(runtime: Runtime) -> list[tuple[str, Callable[[], Awaitable[object]]]
         await compose.sweep_drafts(older_than=timedelta(days=runtime.settings.compose_draft_days))
 
     return [
+        ("overview", overview),  # first: the heartbeat says this loop runs, even if a step fails
         ("keep_alive", keep_alive),
         ("revokes", runtime.zoom_accounts.retry_revokes),  # Zoom could not be reached before
         ("prune", prune),
@@ -93,8 +108,13 @@ def _steps(runtime: Runtime) -> list[tuple[str, Callable[[], Awaitable[object]]]
 
 async def run(runtime: Runtime, stop: asyncio.Event) -> None:
     mirror = asyncio.create_task(calendar_worker.run(runtime, stop))  # the calendar reconciler
+    me = WorkerIdentity.this_process(runtime.clock())
     while not stop.is_set():
-        await upkeep(runtime)
+        await upkeep(runtime, me)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), timeout=runtime.settings.worker_interval_seconds)
     await mirror
+    try:  # what was counted since the last pass, so a clean stop loses no count
+        await runtime.metrics.daily.flush(runtime.sessions)
+    except Exception:
+        log.warning("overview counts not saved at shutdown", exc_info=True)

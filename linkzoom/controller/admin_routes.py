@@ -1,5 +1,6 @@
-"""The admin console: Zoom, Users, Audit log, Add-in. Every route here is administrators-only
-(``admin=True`` on each wrapper; ``tests/controller`` enumerates the routes to prove it)."""
+"""The admin console: Overview, Zoom, Users, Audit log, Add-in. Every route here is
+administrators-only (``admin=True`` on each wrapper; ``tests/controller`` enumerates the routes
+to prove it)."""
 
 from __future__ import annotations
 
@@ -21,6 +22,8 @@ from linkzoom.controller.forms import (
 from linkzoom.controller.models import Viewer
 from linkzoom.controller.web import Endpoint, action, page, redirect, render
 from linkzoom.http.auth import client_address
+from linkzoom.overview import charts
+from linkzoom.overview import figures as overview_figures
 from linkzoom.problems import ValidationFailed
 from linkzoom.store.db import transaction
 
@@ -241,9 +244,33 @@ async def addin(request: Request, viewer: Viewer) -> Response:
     )
 
 
+@page(admin=True)
+async def overview(request: Request, viewer: Viewer) -> Response:
+    runtime = request.app.state.runtime
+    async with transaction(runtime.sessions) as session:
+        figures = await overview_figures.load(
+            session,
+            now=runtime.clock(),
+            daily_limit=runtime.settings.zoom_daily_write_limit,
+            worker_interval=runtime.settings.worker_interval_seconds,
+        )
+    return render(
+        request,
+        "admin_overview.html",
+        viewer=viewer,
+        title="Overview",
+        active="overview",
+        view=figures,
+        meetings_chart=charts.bar_chart([(d.day, d.meetings) for d in figures.days]),
+        errors_chart=charts.bar_chart([(d.day, d.errors) for d in figures.days]),
+        worker_interval=f"{runtime.settings.worker_interval_seconds:g}",
+    )
+
+
 _USER = USERS + "/{user_id:int}"
 routes = [
     Route(ADMIN, console, methods=["GET"]),
+    Route(ADMIN + "/overview", overview, methods=["GET"]),
     Route(ADMIN + "/zoom", zoom, methods=["GET"]),
     Route(ADMIN + "/zoom/feature", feature, methods=["POST"]),
     Route(ADMIN + "/zoom/app", app_credentials, methods=["POST"]),

@@ -1,6 +1,19 @@
 """Every table of every capability, registered on one metadata (for Alembic and tests)."""
 
-from linkzoom.store import calendar_tables, compose_tables, controller_tables, models
+from linkzoom.store import (
+    calendar_tables,
+    compose_tables,
+    controller_tables,
+    models,
+    overview_tables,
+)
 from linkzoom.store.models import Base
 
-__all__ = ["Base", "calendar_tables", "compose_tables", "controller_tables", "models"]
+__all__ = [
+    "Base",
+    "calendar_tables",
+    "compose_tables",
+    "controller_tables",
+    "models",
+    "overview_tables",
+]

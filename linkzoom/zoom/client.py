@@ -19,7 +19,8 @@ import httpx
 
 from linkzoom.clock import utcnow
 from linkzoom.metrics import Metrics
-from linkzoom.problems import ZoomError, ZoomUnavailable
+from linkzoom.overview.tally import MEETING_CREATED, ZOOM_ERROR
+from linkzoom.problems import Problem, ZoomError, ZoomUnavailable
 from linkzoom.zoom.errors import json_object
 from linkzoom.zoom.models import Meeting, MeetingList, MeetingRequest, MeetingSummary, ZoomUser
 from linkzoom.zoom.retry import RetryPolicy
@@ -62,7 +63,10 @@ class ZoomClient:
         response = await self._request(
             "meetings.create", "POST", path, auth=auth, json=request.to_json()
         )
-        return Meeting.from_json(_decode(response))
+        meeting = Meeting.from_json(_decode(response))
+        if self._metrics is not None:
+            self._metrics.daily.add(self._clock(), MEETING_CREATED)
+        return meeting
 
     async def get_meeting(
         self, meeting_id: int, *, auth: httpx.Auth, occurrence_id: str | None = None
@@ -165,12 +169,17 @@ class ZoomClient:
     ) -> httpx.Response:
         """Send one API call with retries; a 2xx response, or a Problem raised."""
         url, metrics = f"{self._base().rstrip('/')}{path}", self._metrics
-        return await self._retry.run(
-            method,
-            lambda: self._http.request(method, url, params=params, json=json, auth=auth),
-            clock=self._clock,
-            observe=None if metrics is None else partial(metrics.observe_zoom_call, operation),
-        )
+        try:
+            return await self._retry.run(
+                method,
+                lambda: self._http.request(method, url, params=params, json=json, auth=auth),
+                clock=self._clock,
+                observe=None if metrics is None else partial(metrics.observe_zoom_call, operation),
+            )
+        except Problem as exc:
+            if metrics is not None:
+                metrics.daily.add(self._clock(), ZOOM_ERROR, exc.code)
+            raise
 
 
 def _decode(response: httpx.Response) -> Mapping[str, Any]:

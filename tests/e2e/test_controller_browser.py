@@ -4,6 +4,7 @@ the running service and the Zoom sandbox process. axe-core checks every page it 
 from __future__ import annotations
 
 import re
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from linkzoom.identity.users import add_local
 from linkzoom.store.db import create_engine, session_factory, transaction
 from linkzoom.store.models import Preference, User
 from tests.e2e.browser_support import (  # noqa: F401
+    ARTIFACTS,
     Screenshots,
     assert_accessible,
     assert_fits_the_screen,
@@ -296,3 +298,51 @@ async def test_every_controller_page_passes_axe_on_desktop_and_phone(
 
     assert seen >= set(_get_routes()), set(_get_routes()) - seen
     assert httpx.get(base + "/controller/static/controller.css").status_code == 200
+
+
+async def test_the_overview_shows_todays_meetings_errors_and_workers(
+    deployment: Deployment, pages: Screenshots
+) -> None:
+    await prepare(deployment)
+    bob = deployment.login("bob")
+    deployment.link_zoom(bob, "bob@zoom.test")
+    for _ in range(2):
+        assert bob.post("/api/v1/compose/meetings", json={}).status_code == 201
+    deployment.control(
+        "POST",
+        "/faults",
+        json={"method": "POST", "path_regex": "^/v2/users/[^/]+/meetings$", "status": 503},
+    )
+    assert bob.post("/api/v1/compose/meetings", json={}).status_code == 503
+    deployment.control("DELETE", "/faults")
+
+    for phone in (False, True):
+        admin = await pages.new_page(phone=phone)
+        await sign_in(admin, deployment, ADMIN, ADMIN_PASSWORD)
+        await admin.get_by_role("link", name="Overview").click()
+        await expect(admin.get_by_role("heading", name="Overview", level=1)).to_be_visible()
+        # The counts arrive with the next worker pass (every 2 s here).
+        deadline = time.monotonic() + 15
+        while await admin.locator("#meetings-today").inner_text() != "2":
+            assert time.monotonic() < deadline, "the worker never added today's counts"
+            await admin.wait_for_timeout(500)
+            await admin.reload()
+        await expect(admin.locator("#errors-today")).to_have_text("1")
+        await expect(admin.locator("#workers-alive")).to_have_text("1")
+        await expect(admin.locator("#no-worker")).to_have_count(0)
+        kinds = admin.locator("#error-kinds tbody tr")
+        await expect(kinds).to_have_count(1)
+        await expect(kinds.first).to_have_attribute("data-kind", "zoom-unavailable")
+        await expect(kinds.first).to_contain_text("Zoom is unavailable")
+        today = admin.locator("#meetings-chart-table tbody tr").first
+        await expect(today).to_contain_text("2")
+        bars = admin.locator("figure[aria-labelledby=meetings-chart-caption] rect.bar")
+        await expect(bars).to_have_count(14)
+        await expect(bars.last).to_have_attribute("data-value", "2")
+        chart = admin.get_by_role("img", name="Meetings created per day")
+        await expect(chart).to_be_visible()
+        await assert_accessible(admin)
+        await assert_fits_the_screen(admin)
+        ARTIFACTS.mkdir(exist_ok=True)  # the README's console screenshot is the desktop one
+        shot = ARTIFACTS / f"console-overview{'-phone' if phone else ''}.png"
+        await admin.screenshot(path=str(shot), full_page=True)

@@ -196,6 +196,7 @@ async def test_create_meeting(
     assert sent(route) == request_.to_json()
     assert sent(route)["start_time"] == "2024-06-03T09:00:00Z"
     assert calls(metrics, "meetings.create", "201") == 1
+    assert metrics.daily.pending() == {(NOW.date(), "meeting_created", ""): 1}  # the Overview
 
 
 async def test_create_meeting_does_not_keep_start_url(
@@ -477,13 +478,19 @@ async def test_qps_limit_is_waited_out(
 
 
 async def test_503_is_retried_then_given_up(
-    client: ZoomClient, zoom: respx.MockRouter, auth: ZoomBearerAuth, sleeps: Sleeps
+    client: ZoomClient,
+    zoom: respx.MockRouter,
+    auth: ZoomBearerAuth,
+    sleeps: Sleeps,
+    metrics: Metrics,
 ) -> None:
     route = zoom.get(f"/meetings/{MEETING_ID}").respond(503, text="Service Unavailable")
     with pytest.raises(ZoomUnavailable):
         await client.get_meeting(MEETING_ID, auth=auth)
     assert route.call_count == 3
     assert sleeps.delays == [0.125, 0.25]
+    # The Overview counts the failed call once, by its problem type, not each attempt.
+    assert metrics.daily.pending() == {(NOW.date(), "zoom_error", "zoom-unavailable"): 1}
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,1 @@
+"""The administrator's Overview: what happened today and over the last two weeks."""
