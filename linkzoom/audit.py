@@ -37,6 +37,8 @@ ACTIONS = frozenset(
         "zoom.connection_tested",
         "zoom.meeting_defaults_changed",
         "zoom.reauthorization_period_changed",
+        "mailbox.source_changed",
+        "mailbox.enrolled",
     }
 )
 PRUNE_BATCH = 5_000

@@ -75,6 +75,25 @@ def _parser() -> argparse.ArgumentParser:
     manifest.add_argument("--format", choices=["xml", "json"], default="xml")
     manifest.set_defaults(handler=_addin_manifest)
 
+    watch = commands.add_parser("mailboxes", help="the mailbox watch (Exchange Server)")
+    watch_commands = watch.add_subparsers(required=True, metavar="ACTION")
+    exchange = watch_commands.add_parser("exchange", help="configure the Exchange source")
+    exchange.add_argument("--endpoint", required=True, help="https://mail…/EWS/Exchange.asmx")
+    exchange.add_argument("--username", required=True, help="the service account")
+    exchange.add_argument("--auth", choices=["NTLM", "basic"], default="NTLM")
+    exchange.add_argument(
+        "--password-stdin", action="store_true", help="read the service account's password"
+    )
+    exchange.set_defaults(handler=_mailboxes_exchange)
+    enrol = watch_commands.add_parser("enrol", help="watch users' mailboxes")
+    who = enrol.add_mutually_exclusive_group(required=True)
+    who.add_argument("--all", action="store_true", help="every user who has connected Zoom")
+    who.add_argument("users", nargs="*", default=[], help="usernames (their e-mail addresses)")
+    enrol.set_defaults(handler=_mailboxes_enrol)
+    watch_commands.add_parser("status", help="each watched mailbox").set_defaults(
+        handler=_mailboxes_status
+    )
+
     sandbox = commands.add_parser("sandbox", help="the Zoom sandbox alone")
     sandbox.add_argument("--host", default="127.0.0.1")
     sandbox.add_argument("--port", type=int, default=8900)
@@ -270,6 +289,64 @@ def _addin_manifest(args: argparse.Namespace, settings: Settings) -> int:
         manifests.xml_manifest(found) if args.format == "xml" else manifests.json_manifest(found),
         end="",
     )
+    return 0
+
+
+def _mailboxes_exchange(args: argparse.Namespace, settings: Settings) -> int:
+    from linkzoom.calendar.sources import admin
+    from linkzoom.vault.keyring import KeySource
+    from linkzoom.vault.seal import Sealer
+
+    password = sys.stdin.readline().rstrip("\r\n") if args.password_stdin else None
+    sealer = Sealer(KeySource(settings))
+
+    async def save(sessions: SessionFactory) -> None:
+        async with transaction(sessions) as session:
+            await admin.configure_exchange(
+                session,
+                sealer,
+                endpoint=args.endpoint,
+                username=args.username,
+                auth_type=args.auth,
+                password=password,
+                actor="cli",
+                now=utcnow(),
+            )
+
+    _with_db(settings, save)
+    kept = "" if password is not None else " (password unchanged)"
+    print(f"Exchange source saved: {args.endpoint} as {args.username}{kept}")
+    return 0
+
+
+def _mailboxes_enrol(args: argparse.Namespace, settings: Settings) -> int:
+    from linkzoom.calendar.sources import admin
+
+    async def enrol(sessions: SessionFactory) -> list[str]:
+        async with transaction(sessions) as session:
+            return await admin.enrol(
+                session, usernames=None if args.all else args.users, actor="cli", now=utcnow()
+            )
+
+    enrolled = _with_db(settings, enrol)
+    print(f"watching {len(enrolled)} mailbox(es): {', '.join(enrolled) or 'none'}")
+    return 0
+
+
+def _mailboxes_status(args: argparse.Namespace, settings: Settings) -> int:
+    from linkzoom.calendar.sources import admin
+
+    async def read(sessions: SessionFactory) -> list[admin.MailboxStatus]:
+        async with transaction(sessions) as session:
+            return await admin.statuses(session)
+
+    for box in _with_db(settings, read):
+        synced = box.last_sync_at.isoformat(timespec="seconds") if box.last_sync_at else "never"
+        error = f"  {box.last_error}" if box.last_error else ""
+        print(
+            f"{box.address}\t{box.username}\t{box.status}\tlast sync {synced}"
+            f"\t{box.changes_applied} change(s){error}"
+        )
     return 0
 
 

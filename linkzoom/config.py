@@ -64,6 +64,7 @@ class Settings:
     trusted_proxies: tuple[str, ...] = ()
     audit_retention_days: int = 400
     compose_draft_days: int = 30
+    mailbox_poll_seconds: float = 60.0
     device_sessions_per_user: int = 20
     addin_id: str | None = None  # unset: generated once and kept with the settings
     ldap: LdapSettings | None = None
@@ -139,6 +140,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         audit_retention_days=env.integer(
             "AUDIT_RETENTION_DAYS", defaults.audit_retention_days, 1, 36500
         ),
+        mailbox_poll_seconds=env.number("MAILBOX_POLL_SECONDS", defaults.mailbox_poll_seconds),
         compose_draft_days=env.integer("COMPOSE_DRAFT_DAYS", defaults.compose_draft_days, 1, 3650),
         device_sessions_per_user=env.integer(
             "DEVICE_SESSIONS_PER_USER", defaults.device_sessions_per_user, 1, 1000

@@ -112,5 +112,16 @@ def configure(level: str, fmt: str) -> None:
     root.setLevel(level)
     # httpx logs every request URL at INFO; ours carry no secrets in URLs, but Zoom's OAuth
     # redirect does, so keep the HTTP client libraries quiet.
-    for noisy in ("httpx", "httpcore", "uvicorn.access", "aiosqlite", "asyncio"):
+    # exchangelib and requests_ntlm log whole SOAP exchanges and auth headers at DEBUG.
+    for noisy in (
+        "httpx",
+        "httpcore",
+        "uvicorn.access",
+        "aiosqlite",
+        "asyncio",
+        "exchangelib",
+        "requests_ntlm",
+        "urllib3",
+        "spnego",
+    ):
         logging.getLogger(noisy).setLevel(logging.WARNING)

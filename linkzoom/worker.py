@@ -16,6 +16,7 @@ from sqlalchemy import delete
 
 from linkzoom import audit
 from linkzoom.calendar import worker as calendar_worker
+from linkzoom.calendar.sources import loop as mailbox_watch
 from linkzoom.compose import idempotency
 from linkzoom.compose.service import ComposeService
 from linkzoom.identity import throttle
@@ -108,12 +109,14 @@ def _steps(
 
 async def run(runtime: Runtime, stop: asyncio.Event) -> None:
     mirror = asyncio.create_task(calendar_worker.run(runtime, stop))  # the calendar reconciler
+    watch = asyncio.create_task(mailbox_watch.run(runtime, stop))  # calendars read server-side
     me = WorkerIdentity.this_process(runtime.clock())
     while not stop.is_set():
         await upkeep(runtime, me)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), timeout=runtime.settings.worker_interval_seconds)
     await mirror
+    await watch
     try:  # what was counted since the last pass, so a clean stop loses no count
         await runtime.metrics.daily.flush(runtime.sessions)
     except Exception:

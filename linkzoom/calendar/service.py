@@ -16,6 +16,7 @@ import secrets
 import weakref
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from typing import overload
 
 from sqlalchemy.exc import IntegrityError
 
@@ -115,6 +116,15 @@ class CalendarService:
             return Answer(binding=binding, created=False)
         return await self._create_now(binding, fresh, owner)
 
+    async def follow(self, *, user_id: int, event_key: str, event: CalendarEvent) -> bool:
+        """The mailbox shows the event like this now (a change made in any client): record it
+        for the reconciler exactly as the add-in's ``PUT`` of an existing event would. Only an
+        event that has Zoom is followed — one turned off, or never on, is left alone, so the
+        watch never creates a meeting. ``True`` if the event has Zoom."""
+        desired = desired_from_event(event)
+        recorded = await self._record(user_id, event_key, desired, owner=None)
+        return recorded is not None
+
     async def passcode(self, binding: store.Binding) -> str | None:
         """The meeting's passcode, opened for the answer to the add-in. One that no key of the
         ring opens (its key was retired too early) is answered as unknown and fetched from Zoom
@@ -184,16 +194,31 @@ class CalendarService:
         if not status.linked:
             raise ZoomNotLinked("Connect your Zoom account first.", user_id=user_id)
 
+    @overload
     async def _record(
         self, user_id: int, event_key: str, desired: Desired, owner: str
-    ) -> tuple[store.Binding, bool]:
-        """Store the desired meeting; ``True`` if the binding is new (and leased to ``owner``)."""
+    ) -> tuple[store.Binding, bool]: ...
+
+    @overload
+    async def _record(
+        self, user_id: int, event_key: str, desired: Desired, owner: None
+    ) -> tuple[store.Binding, bool] | None: ...
+
+    async def _record(
+        self, user_id: int, event_key: str, desired: Desired, owner: str | None
+    ) -> tuple[store.Binding, bool] | None:
+        """Store the desired meeting; ``True`` if the binding is new (and leased to ``owner``).
+        With no ``owner`` only an existing binding that still wants a meeting is updated
+        (``None`` otherwise)."""
         for _ in range(_CAS_TRIES):
             now = self._clock()
             try:
                 async with transaction(self._sessions) as session:
                     binding = await store.find(session, user_id=user_id, event_key=event_key)
+                    if owner is None and (binding is None or binding.desired.deleted):
+                        return None
                     if binding is None:
+                        assert owner is not None
                         binding_id = await store.insert(
                             session,
                             user_id=user_id,

@@ -56,6 +56,8 @@ NOTICES: dict[str, tuple[str, str]] = {
     "user-zoom-revoked": ("ok", "The user's Zoom authorization was revoked."),
     "user-disabled": ("ok", "The user was disabled and signed out everywhere."),
     "user-enabled": ("ok", "The user can sign in again."),
+    "mailbox-source-saved": ("ok", "The Exchange source was saved; the next pass uses it."),
+    "mailboxes-enrolled": ("ok", "Every user who has connected Zoom is watched now."),
 }
 
 

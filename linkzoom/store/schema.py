@@ -4,6 +4,7 @@ from linkzoom.store import (
     calendar_tables,
     compose_tables,
     controller_tables,
+    mailbox_tables,
     models,
     overview_tables,
 )
@@ -14,6 +15,7 @@ __all__ = [
     "calendar_tables",
     "compose_tables",
     "controller_tables",
+    "mailbox_tables",
     "models",
     "overview_tables",
 ]

@@ -155,8 +155,10 @@ def effective(
     )
 
 
-def _context(name: str) -> bytes:
-    # User id 0 is never a real user: this names a deployment-wide value.
+def setting_context(name: str) -> bytes:
+    """The associated data sealing a deployment-wide secret stored as ``name`` in
+    ``sealed_settings`` (:func:`reseal` re-seals every such row under the primary key).
+    User id 0 is never a real user: this names a deployment-wide value."""
     return preference_context(0, "linkzoom.settings", name)
 
 
@@ -170,7 +172,9 @@ async def load_stored(session: AsyncSession, sealer: Sealer) -> StoredApp:
             SealedSetting.name.in_([CLIENT_SECRET_NAME, WEBHOOK_SECRET_NAME])
         )
     ):
-        opened[row.name] = sealer.open(row.key_id, row.ciphertext, _context(row.name)).decode()
+        opened[row.name] = sealer.open(
+            row.key_id, row.ciphertext, setting_context(row.name)
+        ).decode()
     return StoredApp(
         client_id=client_id,
         client_secret=opened.get(CLIENT_SECRET_NAME),
@@ -197,7 +201,7 @@ async def save_stored(
     for name, value in ((CLIENT_SECRET_NAME, client_secret), (WEBHOOK_SECRET_NAME, webhook_secret)):
         if value is None:
             continue
-        kid, ciphertext = sealer.seal(value.encode(), _context(name))
+        kid, ciphertext = sealer.seal(value.encode(), setting_context(name))
         sealed = await session.get(SealedSetting, name, with_for_update=True)
         if sealed is None:
             session.add(SealedSetting(name=name, key_id=kid, ciphertext=ciphertext, updated_at=now))
@@ -224,7 +228,7 @@ async def reseal(session: AsyncSession, sealer: Sealer) -> int:
         select(SealedSetting).where(SealedSetting.key_id != sealer.primary_kid)
     )
     for row in list(rows):
-        context = _context(row.name)
+        context = setting_context(row.name)
         kid, ciphertext = sealer.seal(sealer.open(row.key_id, row.ciphertext, context), context)
         result = await session.execute(
             update(SealedSetting)

@@ -104,7 +104,7 @@ async def test_a_user_disconnects_zoom_with_the_trash_button_and_signs_out_a_dev
     await expect(admin).to_have_url(base + "/controller/admin/zoom")
     menu = admin.get_by_role("navigation", name="Menu")
     await expect(menu.get_by_role("link")).to_have_text(
-        ["My Account", "Overview", "Zoom", "Users", "Audit log", "Add-in"]
+        ["My Account", "Overview", "Zoom", "Users", "Audit log", "Mailboxes", "Add-in"]
     )
     await admin.get_by_role("button", name="Enable Zoom").click()
     await expect(admin.locator(NOTICE)).to_have_text("Zoom is now enabled for everyone.")

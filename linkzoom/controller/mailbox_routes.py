@@ -1,0 +1,92 @@
+"""The console's Mailboxes page: the Exchange source of the mailbox watch, enrolment, and each
+mailbox's status. Administrators only, like every ``/controller/admin`` route."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from linkzoom.calendar.sources import admin as watch_admin
+from linkzoom.calendar.sources import exchange_config
+from linkzoom.controller.models import Viewer
+from linkzoom.controller.web import action, page, redirect, render
+from linkzoom.problems import ValidationFailed
+from linkzoom.store.db import transaction
+
+MAILBOXES = "/controller/admin/mailboxes"
+
+
+async def _page(request: Request, viewer: Viewer, *, status: int = 200, **extra: Any) -> Response:
+    runtime = request.app.state.runtime
+    async with transaction(runtime.sessions) as session:
+        source = await exchange_config.load(session, runtime.sealer)
+        boxes = await watch_admin.statuses(session)
+    context: dict[str, Any] = {"errors": {}, "values": {}} | extra
+    return render(
+        request,
+        "admin_mailboxes.html",
+        viewer=viewer,
+        status=status,
+        title="Mailboxes",
+        active="mailboxes",
+        source=source,
+        mailboxes=boxes,
+        poll_seconds=f"{runtime.settings.mailbox_poll_seconds:g}",
+        **context,
+    )
+
+
+@page(admin=True)
+async def mailboxes(request: Request, viewer: Viewer) -> Response:
+    return await _page(request, viewer)
+
+
+@action(admin=True)
+async def exchange(request: Request, viewer: Viewer, form: dict[str, str]) -> Response:
+    runtime = request.app.state.runtime
+    endpoint, username = form.get("endpoint", "").strip(), form.get("username", "").strip()
+    auth_type = form.get("auth_type", "NTLM")
+    password = form.get("password") or None  # empty: keep the stored one (write-only)
+    try:
+        async with transaction(runtime.sessions) as session:
+            if password is None and await exchange_config.load(session, runtime.sealer) is None:
+                raise ValidationFailed.one("password", "is required the first time")
+            await watch_admin.configure_exchange(
+                session,
+                runtime.sealer,
+                endpoint=endpoint,
+                username=username,
+                auth_type=auth_type,
+                password=password,
+                actor=viewer.username,
+                now=runtime.clock(),
+            )
+    except ValidationFailed as exc:
+        errors = {error.field: error.message for error in exc.errors}
+        values = {"endpoint": endpoint[:500], "username": username[:200], "auth_type": auth_type}
+        return await _page(request, viewer, status=422, errors=errors, values=values)
+    return redirect(request, MAILBOXES, notice="mailbox-source-saved")
+
+
+@action(admin=True)
+async def enrol(request: Request, viewer: Viewer, form: dict[str, str]) -> Response:
+    runtime = request.app.state.runtime
+    try:
+        async with transaction(runtime.sessions) as session:
+            await watch_admin.enrol(
+                session, usernames=None, actor=viewer.username, now=runtime.clock()
+            )
+    except ValidationFailed as exc:
+        errors = {error.field: error.message for error in exc.errors}
+        return await _page(request, viewer, status=422, errors=errors)
+    return redirect(request, MAILBOXES, notice="mailboxes-enrolled")
+
+
+routes = [
+    Route(MAILBOXES, mailboxes, methods=["GET"]),
+    Route(MAILBOXES + "/exchange", exchange, methods=["POST"]),
+    Route(MAILBOXES + "/enrol", enrol, methods=["POST"]),
+]
