@@ -8,6 +8,7 @@ drag in the desktop calendar or a delete on a phone would, and checks what Zoom 
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -17,10 +18,13 @@ from typing import Any
 import pytest
 from sqlalchemy import select, update
 
+from linkzoom.calendar import store
+from linkzoom.calendar.event import desired_from_event
+from linkzoom.calendar.models import SYNCED
 from linkzoom.calendar.service import Mirror, mirror_of
 from linkzoom.calendar.sources import mailboxes
 from linkzoom.calendar.sources.exchange import ExchangeSettings, ExchangeSource
-from linkzoom.calendar.sources.watcher import MailboxWatcher
+from linkzoom.calendar.sources.watcher import MailboxWatcher, Polled
 from linkzoom.runtime import Runtime
 from linkzoom.store.db import transaction
 from linkzoom.store.mailbox_tables import WatchedMailbox
@@ -56,14 +60,17 @@ class Watch:
     mailbox: EwsMailbox
     mailbox_id: int
 
-    def watcher(self, owner: str = "worker-1") -> MailboxWatcher:
+    def watcher(
+        self, owner: str = "worker-1", batch: int = 50, poll_interval: timedelta = timedelta(0)
+    ) -> MailboxWatcher:
         return MailboxWatcher(
             sessions=self.runtime.sessions,
             calendar=self.mirror.service,
             readers={"exchange": self.source},
             clock=self.clock,
             owner=owner,
-            poll_interval=timedelta(0),
+            poll_interval=poll_interval,
+            batch=batch,
         )
 
     async def poll(self) -> int:
@@ -302,3 +309,59 @@ async def test_the_watch_never_creates_a_meeting_for_an_event_without_a_binding(
     assert await watch.poll() == 0
     assert watch.sandbox.meetings() == []
     assert json.loads(json.dumps(cecp)) == cecp
+
+
+@pytest.mark.one_database  # PostgreSQL when it runs here: that is where SKIP LOCKED matters
+async def test_two_workers_share_fifty_mailboxes_and_apply_each_change_once(
+    watch: Watch,
+) -> None:
+    """Leases split the mailboxes (SKIP LOCKED on PostgreSQL): each poll, and so each change,
+    happens in exactly one worker. The bindings are written directly: this is about the watch
+    sharing work, not about Zoom."""
+    runtime, now = watch.runtime, watch.clock()
+    items: list[tuple[EwsMailbox, str]] = []
+    async with transaction(runtime.sessions) as session:
+        for n in range(50):
+            key = f"shared-{n}"
+            await store.insert(
+                session,
+                user_id=watch.user_id,
+                event_key=key,
+                desired=desired_from_event(event(START, 60)),
+                status=SYNCED,
+                due_at=None,
+                settle_from=None,
+                now=now,
+            )
+            address = f"shared-{n}-{id(runtime)}@x.org"
+            await mailboxes.enrol(
+                session, user_id=watch.user_id, source="exchange", address=address, now=now
+            )
+            box = watch.ews.mailbox(address)
+            cecp = {"linkzoom_event_key": key}
+            start, end = START, START + timedelta(hours=1)
+            items.append((box, box.add(subject="Shared", start=start, end=end, cecp=cecp)))
+    # Polled once per round: a mailbox is due again only an hour later.
+    workers = [
+        watch.watcher(f"worker-{n}", batch=8, poll_interval=timedelta(hours=1)) for n in (1, 2)
+    ]
+
+    async def drain_all(worker: MailboxWatcher) -> list[Polled]:
+        done: list[Polled] = []
+        while polled := await worker.poll_due():
+            done += polled
+        return done
+
+    async def both() -> int:
+        runs = await asyncio.gather(*(drain_all(worker) for worker in workers))
+        polled = [p for run in runs for p in run]
+        assert all(p.status == "ok" for p in polled)
+        ids = [p.mailbox_id for p in polled]
+        assert len(ids) == len(set(ids)) == 51  # every mailbox once, none by both workers
+        return sum(p.applied for p in polled)
+
+    assert await both() == 50  # the first listing (the alice mailbox has nothing yet)
+    for box, item_id in items:
+        box.update(item_id, start=START + timedelta(hours=2), end=START + timedelta(hours=3))
+    watch.clock.advance(hours=1)
+    assert await both() == 50
