@@ -1,0 +1,82 @@
+"""The console's Mailboxes page: the Exchange source saved with its password sealed and never
+shown again, field errors that keep what was typed, enrolment, and the per-mailbox status."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from linkzoom.calendar.sources import exchange_config
+from linkzoom.runtime import Runtime
+from linkzoom.store.controller_tables import SealedSetting
+from linkzoom.store.db import transaction
+from linkzoom.store.models import AuditEvent
+from tests.controller.conftest import NewBrowser, People
+from tests.controller.support import link
+
+PAGE = "/controller/admin/mailboxes"
+PASSWORD = "Service-account password 9!"
+
+
+async def test_the_source_is_saved_with_a_write_only_sealed_password(
+    runtime_of: Runtime, people: People, new_browser: NewBrowser
+) -> None:
+    root = await new_browser().signed_in("root")
+    first = await root.get(PAGE)
+    assert first.status_code == 200 and "No mailbox is watched yet." in first.text
+    assert "removes it on 1 April 2027" in first.text  # EWS in Exchange Online is ending
+
+    form = {
+        "endpoint": "https://mail.example.org/EWS/Exchange.asmx",
+        "username": "CORP\\svc-linkzoom",
+        "auth_type": "NTLM",
+        "password": "",
+    }
+    refused = await root.post(PAGE + "/exchange", form)
+    assert refused.status_code == 422 and "is required the first time" in refused.text
+    saved = await root.post(PAGE + "/exchange", form | {"password": PASSWORD})
+    assert saved.status_code == 303 and saved.headers["location"].endswith("mailbox-source-saved")
+    page = await root.get(PAGE)
+    assert "https://mail.example.org/EWS/Exchange.asmx" in page.text
+    assert "A password is stored." in page.text and PASSWORD not in page.text
+
+    # Changing the URL alone keeps the stored password.
+    form["endpoint"] = "https://ews.example.org/EWS/Exchange.asmx"
+    assert (await root.post(PAGE + "/exchange", form)).status_code == 303
+    async with transaction(runtime_of.sessions) as session:
+        source = await exchange_config.load(session, runtime_of.sealer)
+        sealed = await session.get(SealedSetting, exchange_config.PASSWORD)
+        actions = (await session.scalars(select(AuditEvent.action))).all()
+    assert source is not None and source.password == PASSWORD
+    assert source.service_endpoint == form["endpoint"]
+    assert sealed is not None and PASSWORD.encode() not in sealed.ciphertext
+    assert actions.count("mailbox.source_changed") == 2
+
+
+async def test_bad_fields_are_named_and_what_was_typed_is_kept(
+    people: People, new_browser: NewBrowser
+) -> None:
+    root = await new_browser().signed_in("root")
+    answer = await root.post(
+        PAGE + "/exchange",
+        {
+            "endpoint": "http://mail.example.org/EWS/Exchange.asmx",
+            "username": "svc",
+            "auth_type": "kerberos",
+            "password": PASSWORD,
+        },
+    )
+    assert answer.status_code == 422
+    assert "must be https" in answer.text and "must be one of NTLM, basic" in answer.text
+    assert 'value="http://mail.example.org/EWS/Exchange.asmx"' in answer.text
+    assert PASSWORD not in answer.text  # a secret is never echoed back
+
+
+async def test_enrolling_watches_everyone_who_connected_zoom(
+    runtime_of: Runtime, people: People, new_browser: NewBrowser
+) -> None:
+    await link(runtime_of, people.bob, email="bob@zoom.test")
+    root = await new_browser().signed_in("root")
+    done = await root.post(PAGE + "/enrol")
+    assert done.status_code == 303 and done.headers["location"].endswith("mailboxes-enrolled")
+    page = await root.get(PAGE)
+    assert 'data-address="bob@example.org"' in page.text and "alice@example.org" not in page.text
