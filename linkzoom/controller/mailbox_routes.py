@@ -9,8 +9,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from linkzoom.addin.identity import addin_id
 from linkzoom.calendar.sources import admin as watch_admin
 from linkzoom.calendar.sources import exchange_config
+from linkzoom.calendar.sources.exchange import ExchangeSource
 from linkzoom.controller.models import Viewer
 from linkzoom.controller.web import action, page, redirect, render
 from linkzoom.problems import ValidationFailed
@@ -24,7 +26,7 @@ async def _page(request: Request, viewer: Viewer, *, status: int = 200, **extra:
     async with transaction(runtime.sessions) as session:
         source = await exchange_config.load(session, runtime.sealer)
         boxes = await watch_admin.statuses(session)
-    context: dict[str, Any] = {"errors": {}, "values": {}} | extra
+    context: dict[str, Any] = {"errors": {}, "values": {}, "check": None} | extra
     return render(
         request,
         "admin_mailboxes.html",
@@ -85,8 +87,35 @@ async def enrol(request: Request, viewer: Viewer, form: dict[str, str]) -> Respo
     return redirect(request, MAILBOXES, notice="mailboxes-enrolled")
 
 
+@action(admin=True)
+async def test_connection(request: Request, viewer: Viewer, form: dict[str, str]) -> Response:
+    """Open one mailbox's calendar with the saved source: the address given, else the first
+    watched one. Nothing is synced or changed."""
+    runtime = request.app.state.runtime
+    async with transaction(runtime.sessions) as session:
+        settings = await exchange_config.load(session, runtime.sealer)
+        boxes = await watch_admin.statuses(session)
+        identity = await addin_id(
+            session, configured=runtime.settings.addin_id, now=runtime.clock()
+        )
+    address = form.get("address", "").strip()[:320] or (boxes[0].address if boxes else "")
+    if settings is None:
+        outcome = (False, "Save the Exchange source first.")
+    elif not address:
+        outcome = (False, "Give a mailbox address to try (no mailbox is watched yet).")
+    else:
+        source = ExchangeSource(settings, addin_id=identity)
+        try:
+            problem = await source.check(address)
+        finally:
+            source.close()
+        outcome = (problem is None, problem or f"Opened the calendar of {address}.")
+    return await _page(request, viewer, check=outcome, values={"address": address})
+
+
 routes = [
     Route(MAILBOXES, mailboxes, methods=["GET"]),
     Route(MAILBOXES + "/exchange", exchange, methods=["POST"]),
     Route(MAILBOXES + "/enrol", enrol, methods=["POST"]),
+    Route(MAILBOXES + "/test", test_connection, methods=["POST"]),
 ]

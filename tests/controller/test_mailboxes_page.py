@@ -12,6 +12,7 @@ from linkzoom.store.db import transaction
 from linkzoom.store.models import AuditEvent
 from tests.controller.conftest import NewBrowser, People
 from tests.controller.support import link
+from tests.support.ews import start_ews_server
 
 PAGE = "/controller/admin/mailboxes"
 PASSWORD = "Service-account password 9!"
@@ -80,3 +81,36 @@ async def test_enrolling_watches_everyone_who_connected_zoom(
     assert done.status_code == 303 and done.headers["location"].endswith("mailboxes-enrolled")
     page = await root.get(PAGE)
     assert 'data-address="bob@example.org"' in page.text and "alice@example.org" not in page.text
+
+
+async def test_the_connection_test_opens_a_calendar_and_names_what_failed(
+    people: People, new_browser: NewBrowser
+) -> None:
+    ews = start_ews_server()
+    try:
+        root = await new_browser().signed_in("root")
+        unset = await root.post(PAGE + "/test", {"address": "alice@example.org"})
+        assert "Save the Exchange source first." in unset.text
+        form = {
+            "endpoint": ews.endpoint,  # plain http is accepted on loopback only
+            "username": ews.username,
+            "auth_type": "basic",
+            "password": ews.password,
+        }
+        assert (await root.post(PAGE + "/exchange", form)).status_code == 303
+        nobody = await root.post(PAGE + "/test", {"address": "nobody@example.org"})
+        assert "ErrorNonExistentMailbox" in nobody.text
+        ews.mailbox("alice@example.org")
+        ok = await root.post(PAGE + "/test", {"address": "alice@example.org"})
+        assert "Opened the calendar of alice@example.org." in ok.text
+        ews.mailbox("carol@example.org")
+        ews.deny("carol@example.org")
+        denied = await root.post(PAGE + "/test", {"address": "carol@example.org"})
+        assert "ErrorImpersonateUserDenied" in denied.text
+        wrong = form | {"password": "not the password"}
+        assert (await root.post(PAGE + "/exchange", wrong)).status_code == 303
+        refused = await root.post(PAGE + "/test", {"address": "alice@example.org"})
+        assert "refused the service account&#39;s credentials" in refused.text
+        assert ews.password not in refused.text
+    finally:
+        ews.close()

@@ -17,6 +17,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -136,6 +138,19 @@ class ExchangeSource:
     async def changes(self, address: str, sync_state: str | None) -> Batch:
         return await asyncio.to_thread(self._changes, address, sync_state)
 
+    async def check(self, address: str) -> str | None:
+        """Open ``address``'s calendar as the watch would (no sync state is touched): ``None``
+        if that works, else what went wrong, fit for an administrator."""
+        try:
+            await asyncio.to_thread(self._open_calendar, address)
+        except SourceError as exc:
+            return str(exc)
+        return None
+
+    def _open_calendar(self, address: str) -> None:
+        with self._translated(address):
+            self._account(address).calendar  # noqa: B018 - the lookup is the check
+
     def close(self) -> None:
         """Close the HTTP sessions (the mailboxes share one exchangelib ``Protocol``)."""
         with self._lock:
@@ -158,8 +173,15 @@ class ExchangeSource:
             return account
 
     def _changes(self, address: str, sync_state: str | None) -> Batch:
-        try:
+        with self._translated(address):
             return self._sync(self._account(address), sync_state)
+        raise AssertionError("unreachable")  # mypy: the context manager may swallow
+
+    @contextmanager
+    def _translated(self, address: str) -> Iterator[None]:
+        """exchangelib's errors as the source's own, once, at the edge."""
+        try:
+            yield
         except ews.ErrorInvalidSyncStateData as exc:
             raise SyncStateInvalid("Exchange no longer accepts the stored sync state.") from exc
         except ews.ErrorServerBusy as exc:
@@ -171,11 +193,13 @@ class ExchangeSource:
                 f"Exchange refused the mailbox: {type(exc).__name__}."
             ) from exc
         except ews.UnauthorizedError as exc:
+            self._forget(address)
             raise SourceError("Exchange refused the service account's credentials.") from exc
         except ews.EWSError as exc:
             self._forget(address)
             raise SourceError(f"Exchange could not be read: {type(exc).__name__}.") from exc
         except OSError as exc:  # requests' connection errors derive from OSError
+            self._forget(address)
             raise SourceError(f"Exchange is unreachable: {type(exc).__name__}.") from exc
 
     def _forget(self, address: str) -> None:
