@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -15,6 +16,9 @@ from tests.support.clock import FakeClock
 from tests.support.databases import PostgresTemplates, SqliteTemplates, backends, postgres_url
 from tests.support.keys import new_keyring
 
+# The SQLite variant's id, alone or beside other parameters: [sqlite], [sqlite-link], [x-sqlite].
+_SQLITE_ID = re.compile(r"\[(?:[^\]]*-)?sqlite(?:-[^\]]*)?\]$")
+
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Tests marked ``one_database`` check behaviour that does not depend on the database
@@ -22,7 +26,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     keeps the whole suite inside its time budget; without it they run on SQLite."""
     if len(backends()) < 2:
         return
-    dropped = [i for i in items if i.get_closest_marker("one_database") and "[sqlite]" in i.nodeid]
+    dropped = [
+        i for i in items if i.get_closest_marker("one_database") and _SQLITE_ID.search(i.nodeid)
+    ]
     if dropped:
         config.hook.pytest_deselected(items=dropped)
         items[:] = [i for i in items if i not in dropped]

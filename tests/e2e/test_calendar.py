@@ -86,6 +86,7 @@ def test_create_reschedule_and_delete(calendar: CalendarDeployment) -> None:
     assert assert_spec_valid(calendar) >= 2
 
 
+@pytest.mark.one_database  # the debounce is timing, the same on either database
 def test_a_burst_of_edits_is_one_zoom_call_and_a_return_to_zoom_state_is_none(
     calendar: CalendarDeployment,
 ) -> None:
@@ -170,6 +171,7 @@ def test_a_lost_create_answer_is_found_again_not_duplicated(calendar: CalendarDe
     assert [m["id"] for m in made] == [lost.json()["zoom_meeting_id"]]
 
 
+@pytest.mark.one_database  # the retry is about Zoom; lost creates run on both elsewhere
 def test_a_zoom_blip_on_create_is_retried_within_the_request(calendar: CalendarDeployment) -> None:
     api = calendar.alice
     calendar.control(

@@ -162,6 +162,7 @@ async def test_an_event_moved_in_the_mailbox_moves_the_meeting_and_a_delete_ends
     assert watch.meeting(meeting_id) is None
 
 
+@pytest.mark.one_database
 @pytest.mark.parametrize("marks", ["properties", "link"])
 async def test_the_binding_is_found_by_the_custom_properties_or_else_the_join_link(
     watch: Watch, marks: str
@@ -173,6 +174,7 @@ async def test_the_binding_is_found_by_the_custom_properties_or_else_the_join_li
     assert (watch.meeting(meeting_id) or {})["start_time"] == "2026-12-07T13:00:00Z"
 
 
+@pytest.mark.one_database
 async def test_an_idle_mailbox_costs_one_request_and_unmarked_items_are_never_fetched(
     watch: Watch,
 ) -> None:
@@ -189,6 +191,7 @@ async def test_an_idle_mailbox_costs_one_request_and_unmarked_items_are_never_fe
     assert idle == ["SyncFolderItems"]
 
 
+@pytest.mark.one_database
 async def test_edited_twice_between_polls_is_one_zoom_update(watch: Watch) -> None:
     item_id, meeting_id = await watch.turn_zoom_on("key-twice", START)
     await watch.poll()
@@ -200,6 +203,7 @@ async def test_edited_twice_between_polls_is_one_zoom_update(watch: Watch) -> No
     assert (watch.meeting(meeting_id) or {})["start_time"] == "2026-12-07T12:00:00Z"
 
 
+@pytest.mark.one_database
 async def test_occurrences_and_rules_changed_in_the_mailbox_reach_the_series(watch: Watch) -> None:
     item_id, meeting_id = await watch.turn_zoom_on("key-series", START)
     await watch.poll()
@@ -243,6 +247,7 @@ async def test_an_invalid_sync_state_lists_again_without_duplicates_or_wrong_del
     assert row is not None and row.status == "ok" and row.resync_from is None
 
 
+@pytest.mark.one_database
 async def test_a_busy_server_is_waited_out_for_the_time_it_names(watch: Watch) -> None:
     await watch.turn_zoom_on("key-busy", START)
     watch.ews.busy(times=1, back_off_ms=30_000)
@@ -258,6 +263,7 @@ async def test_a_busy_server_is_waited_out_for_the_time_it_names(watch: Watch) -
     assert [p.status for p in await watch.watcher().poll_due()] == ["ok"]
 
 
+@pytest.mark.one_database
 async def test_a_denied_mailbox_is_reported_and_not_retried_hot(watch: Watch) -> None:
     watch.ews.deny(watch.mailbox.address)
     polled = await watch.watcher().poll_due()
@@ -295,6 +301,7 @@ async def test_a_worker_killed_before_storing_the_state_replays_without_a_duplic
     assert len([m for m in watch.sandbox.meetings() if m["id"] == meeting_id]) == 1
 
 
+@pytest.mark.one_database
 async def test_the_watch_never_creates_a_meeting_for_an_event_without_a_binding(
     watch: Watch,
 ) -> None:
