@@ -37,7 +37,8 @@ from linkzoom.calendar.event import CalendarEvent, desired_from_event
 from linkzoom.calendar.models import SYNCED
 from linkzoom.calendar.service import mirror_of
 from linkzoom.calendar.sources import mailboxes
-from linkzoom.calendar.sources.exchange import ExchangeSettings, ExchangeSource
+from linkzoom.calendar.sources.exchange import ExchangeSource
+from linkzoom.calendar.sources.exchange_config import ExchangeSettings
 from linkzoom.calendar.sources.watcher import MailboxWatcher
 from linkzoom.config import Settings
 from linkzoom.metrics import Metrics

@@ -12,7 +12,6 @@ from starlette.routing import Route
 from linkzoom.addin.identity import addin_id
 from linkzoom.calendar.sources import admin as watch_admin
 from linkzoom.calendar.sources import exchange_config
-from linkzoom.calendar.sources.exchange import ExchangeSource
 from linkzoom.controller.models import Viewer
 from linkzoom.controller.web import action, page, redirect, render
 from linkzoom.problems import ValidationFailed
@@ -104,6 +103,8 @@ async def test_connection(request: Request, viewer: Viewer, form: dict[str, str]
     elif not address:
         outcome = (False, "Give a mailbox address to try (no mailbox is watched yet).")
     else:
+        from linkzoom.calendar.sources.exchange import ExchangeSource  # exchangelib: on demand
+
         source = ExchangeSource(settings, addin_id=identity)
         try:
             problem = await source.check(address)

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from linkzoom import audit
 from linkzoom.calendar.sources import exchange_config, mailboxes
-from linkzoom.calendar.sources.loop import EXCHANGE
+from linkzoom.calendar.sources.exchange_config import EXCHANGE
 from linkzoom.problems import FieldError, ValidationFailed
 from linkzoom.store.mailbox_tables import WatchedMailbox
 from linkzoom.store.models import User, ZoomGrant

@@ -19,7 +19,6 @@ import logging
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from typing import Any
 
 from exchangelib import (
@@ -49,6 +48,7 @@ from linkzoom.calendar.sources.base import (
     SyncStateInvalid,
     marks_of,
 )
+from linkzoom.calendar.sources.exchange_config import ExchangeSettings
 from linkzoom.calendar.sources.exchange_items import NotMirrorable, event_of
 from linkzoom.problems import ValidationFailed
 
@@ -79,19 +79,6 @@ _UNAVAILABLE = (
 DEFAULT_BACK_OFF = 60.0  # seconds, when ErrorServerBusy names none (exchangelib's own default)
 _registered: str | None = None
 _register_lock = threading.Lock()
-
-
-@dataclass(frozen=True, kw_only=True)
-class ExchangeSettings:
-    """Where and as whom: ``service_endpoint`` is the EWS URL (``https://mail…/EWS/Exchange.asmx``)."""
-
-    service_endpoint: str
-    username: str
-    password: str
-    auth_type: str = NTLM  # or BASIC (over TLS only)
-    impersonate: bool = True  # False: the account opens mailboxes it has delegate access to
-    version: tuple[int, int] = (15, 1)  # Exchange 2016 and later speak this schema
-    page_size: int = 200
 
 
 def register_cecp(addin_id: str) -> None:

@@ -1,23 +1,37 @@
-"""Where the Exchange source's configuration lives: the endpoint, account and authentication
+"""The Exchange source's configuration, and where it lives: the endpoint, account and authentication
 in ``app_settings``, the password sealed by the vault in ``sealed_settings`` (write-only, and
 re-sealed by key rotation with the Zoom app's secrets)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from linkzoom.calendar.sources.exchange import ExchangeSettings
 from linkzoom.store.controller_tables import SealedSetting
 from linkzoom.store.models import AppSetting
 from linkzoom.vault.seal import Sealer
 from linkzoom.zoom.app_credentials import setting_context
 
+EXCHANGE = "exchange"  # the source's name on watched mailboxes
 ENDPOINT, USERNAME, AUTH = "exchange.endpoint", "exchange.username", "exchange.auth_type"
 PASSWORD = "exchange.password"
 _PLAIN = (ENDPOINT, USERNAME, AUTH)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ExchangeSettings:
+    """Where and as whom: ``service_endpoint`` is the EWS URL (``https://mail…/EWS/Exchange.asmx``)."""
+
+    service_endpoint: str
+    username: str
+    password: str
+    auth_type: str = "NTLM"  # or "basic" (over TLS only)
+    impersonate: bool = True  # False: the account opens mailboxes it has delegate access to
+    version: tuple[int, int] = (15, 1)  # Exchange 2016 and later speak this schema
+    page_size: int = 200
 
 
 async def load(session: AsyncSession, sealer: Sealer) -> ExchangeSettings | None:

@@ -10,20 +10,23 @@ import asyncio
 import contextlib
 import logging
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from linkzoom.addin.identity import addin_id
 from linkzoom.calendar.service import mirror_of
 from linkzoom.calendar.sources import exchange_config
 from linkzoom.calendar.sources.base import MailboxReader
-from linkzoom.calendar.sources.exchange import ExchangeSettings, ExchangeSource
+from linkzoom.calendar.sources.exchange_config import EXCHANGE, ExchangeSettings
 from linkzoom.calendar.sources.watcher import MailboxWatcher
 from linkzoom.calendar.worker import owner_id
 from linkzoom.runtime import Runtime
 from linkzoom.store.db import transaction
 
+if TYPE_CHECKING:
+    from linkzoom.calendar.sources.exchange import ExchangeSource
+
 log = logging.getLogger(__name__)
 
-EXCHANGE = "exchange"
 WAKE_SECONDS = 5.0  # how often the loop looks for due mailboxes (each is due every poll interval)
 
 
@@ -45,6 +48,10 @@ class Sources:
             self.close()
             return {}
         if self._exchange is None or self._exchange[0] != settings:
+            # exchangelib is imported only once a source is configured: it costs a quarter of
+            # a second at every process start that most deployments need not pay.
+            from linkzoom.calendar.sources.exchange import ExchangeSource
+
             self.close()
             self._exchange = (settings, ExchangeSource(settings, addin_id=identity))
         return {EXCHANGE: self._exchange[1]}

@@ -23,7 +23,8 @@ from linkzoom.calendar.event import desired_from_event
 from linkzoom.calendar.models import SYNCED
 from linkzoom.calendar.service import Mirror, mirror_of
 from linkzoom.calendar.sources import mailboxes
-from linkzoom.calendar.sources.exchange import ExchangeSettings, ExchangeSource
+from linkzoom.calendar.sources.exchange import ExchangeSource
+from linkzoom.calendar.sources.exchange_config import ExchangeSettings
 from linkzoom.calendar.sources.watcher import MailboxWatcher, Polled
 from linkzoom.runtime import Runtime
 from linkzoom.store.db import transaction
