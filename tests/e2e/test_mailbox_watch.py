@@ -4,18 +4,15 @@ and the EWS endpoint as separate parties over loopback, configured with the CLI.
 
 from __future__ import annotations
 
-import subprocess
-import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 
 import pytest
 
-from tests.e2e.calendar_support import path
+from tests.e2e.calendar_support import path, wait_until
 from tests.e2e.compose_support import sql
 from tests.e2e.conftest import Deployment
 from tests.support.ews import EwsServer, start_ews_server
-from tests.support.processes import linkzoom_command
 
 START = datetime.fromisoformat("2027-05-04T10:00:00+02:00")
 ADDIN = "0b8e4c2a-6f1d-4e7a-9c3b-5a2d8e1f7c60"  # the property name Exchange files the notes under
@@ -33,35 +30,12 @@ def ews() -> Iterator[EwsServer]:
     server.close()
 
 
-def cli(deployment: Deployment, *args: str, stdin: str | None = None) -> str:
-    done = subprocess.run(
-        linkzoom_command(*args),
-        env=deployment.env,
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    return done.stdout
-
-
-def wait_for(what: str, check: object, timeout: float = 30.0) -> None:
-    assert callable(check)
-    deadline = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.2)
-
-
 @pytest.mark.one_database
 def test_an_event_moved_only_in_the_mailbox_moves_the_zoom_meeting(
     deployment: Deployment, ews: EwsServer
 ) -> None:
     endpoint = ews.url + "/EWS/Exchange.asmx"
-    saved = cli(
-        deployment,
+    saved = deployment.cli(
         "mailboxes",
         "exchange",
         "--endpoint",
@@ -95,10 +69,14 @@ def test_an_event_moved_only_in_the_mailbox_moves_the_zoom_meeting(
         location=answer.json()["location"],
         cecp={"linkzoom_event_key": key, "linkzoom_meeting_id": str(meeting_id)},
     )
-    assert "watching 1 mailbox(es): alice@example.org" in cli(
-        deployment, "mailboxes", "enrol", "alice"
+    assert "watching 1 mailbox(es): alice@example.org" in deployment.cli(
+        "mailboxes", "enrol", "alice"
     )
-    wait_for("the first listing", lambda: "\tok\t" in cli(deployment, "mailboxes", "status"))
+    wait_until(
+        lambda: "\tok\t" in deployment.cli("mailboxes", "status"),
+        what="the first listing",
+        timeout=30.0,
+    )
 
     # A drag in the desktop calendar: only the mailbox knows.
     mailbox.update(item_id, start=START + timedelta(days=1), end=START + timedelta(days=1, hours=1))
@@ -109,8 +87,8 @@ def test_an_event_moved_only_in_the_mailbox_moves_the_zoom_meeting(
         ]
         return bool(found) and found[0]["start_time"] == "2027-05-05T08:00:00Z"
 
-    wait_for("the Zoom meeting to move", moved)
-    status = cli(deployment, "mailboxes", "status")
+    wait_until(moved, what="the Zoom meeting to move", timeout=30.0)
+    status = deployment.cli("mailboxes", "status")
     # Two changes applied: the first listing (the event as the add-in left it), then the move.
     assert "alice@example.org\talice\tok" in status and "2 change(s)" in status
     # The service account's password is sealed, and never in a log line.
