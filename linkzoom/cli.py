@@ -79,10 +79,19 @@ def _parser() -> argparse.ArgumentParser:
     watch_commands = watch.add_subparsers(required=True, metavar="ACTION")
     exchange = watch_commands.add_parser("exchange", help="configure the Exchange source")
     exchange.add_argument("--endpoint", required=True, help="https://mail…/EWS/Exchange.asmx")
-    exchange.add_argument("--username", required=True, help="the service account")
-    exchange.add_argument("--auth", choices=["NTLM", "basic"], default="NTLM")
     exchange.add_argument(
-        "--password-stdin", action="store_true", help="read the service account's password"
+        "--username", required=True, help="the service account; with --auth OAuth2 the client id"
+    )
+    exchange.add_argument("--auth", choices=["NTLM", "basic", "OAuth2"], default="NTLM")
+    exchange.add_argument("--tenant", help="OAuth2: the directory (tenant) id or domain")
+    exchange.add_argument(
+        "--authority",
+        help="OAuth2 in a national cloud: its sign-in host, e.g. https://login.microsoftonline.us",
+    )
+    exchange.add_argument(
+        "--password-stdin",
+        action="store_true",
+        help="read the service account's password (OAuth2: the client secret) from stdin",
     )
     exchange.set_defaults(handler=_mailboxes_exchange)
     enrol = watch_commands.add_parser("enrol", help="watch users' mailboxes")
@@ -309,12 +318,14 @@ def _mailboxes_exchange(args: argparse.Namespace, settings: Settings) -> int:
                 username=args.username,
                 auth_type=args.auth,
                 password=password,
+                tenant_id=args.tenant,
+                authority=args.authority,
                 actor="cli",
                 now=utcnow(),
             )
 
     _with_db(settings, save)
-    kept = "" if password is not None else " (password unchanged)"
+    kept = "" if password is not None else " (secret unchanged)"
     print(f"Exchange source saved: {args.endpoint} as {args.username}{kept}")
     return 0
 

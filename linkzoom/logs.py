@@ -104,24 +104,31 @@ class TextFormatter(_SafeExceptions):
         return line
 
 
+# Libraries that log what must not be logged, kept at WARNING whatever the level: httpx logs
+# every request URL at INFO (ours carry no secrets, but Zoom's OAuth redirect does); aiosqlite
+# logs statements with their parameters; exchangelib, requests_ntlm and spnego log whole SOAP
+# exchanges and auth headers at DEBUG; requests-oauthlib and oauthlib log token requests with
+# the client secret in the body, and the tokens they get back.
+QUIET = (
+    "httpx",
+    "httpcore",
+    "uvicorn.access",
+    "aiosqlite",
+    "asyncio",
+    "exchangelib",
+    "requests_ntlm",
+    "urllib3",
+    "spnego",
+    "requests_oauthlib",
+    "oauthlib",
+)
+
+
 def configure(level: str, fmt: str) -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    # httpx logs every request URL at INFO; ours carry no secrets in URLs, but Zoom's OAuth
-    # redirect does, so keep the HTTP client libraries quiet.
-    # exchangelib and requests_ntlm log whole SOAP exchanges and auth headers at DEBUG.
-    for noisy in (
-        "httpx",
-        "httpcore",
-        "uvicorn.access",
-        "aiosqlite",
-        "asyncio",
-        "exchangelib",
-        "requests_ntlm",
-        "urllib3",
-        "spnego",
-    ):
+    for noisy in QUIET:
         logging.getLogger(noisy).setLevel(logging.WARNING)

@@ -3,31 +3,18 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
-
-import pytest
 
 from linkzoom import logs
+from tests.support.logcapture import configured_logging
 
 
-@pytest.fixture
-def restored_logging() -> Iterator[None]:
-    root = logging.getLogger()
-    handlers, level = root.handlers[:], root.level
-    quiet = {name: logging.getLogger(name).level for name in ("aiosqlite", "httpx", "httpcore")}
-    yield
-    root.handlers[:], root.level = handlers, level
-    for name, was in quiet.items():
-        logging.getLogger(name).setLevel(was)
-
-
-@pytest.mark.usefixtures("restored_logging")
 def test_at_debug_the_drivers_that_log_parameters_stay_quiet() -> None:
-    logs.configure("DEBUG", "json")
-    assert logging.getLogger("linkzoom").isEnabledFor(logging.DEBUG)
-    # aiosqlite logs every statement with its parameters at DEBUG; httpx logs URLs at INFO.
-    for name in ("aiosqlite", "httpx", "httpcore"):
-        assert not logging.getLogger(name).isEnabledFor(logging.INFO)
+    with configured_logging("DEBUG"):
+        assert logging.getLogger("linkzoom").isEnabledFor(logging.DEBUG)
+        # aiosqlite logs every statement with its parameters at DEBUG; httpx logs URLs at INFO;
+        # requests-oauthlib logs the client secret of a token request at DEBUG.
+        for name in ("aiosqlite", "httpx", "httpcore", "requests_oauthlib", "oauthlib"):
+            assert not logging.getLogger(name).isEnabledFor(logging.INFO)
 
 
 def test_other_exceptions_are_formatted_as_python_prints_them() -> None:

@@ -36,6 +36,7 @@ async def _page(request: Request, viewer: Viewer, *, status: int = 200, **extra:
         source=source,
         mailboxes=boxes,
         poll_seconds=f"{runtime.settings.mailbox_poll_seconds:g}",
+        default_authority=exchange_config.ENTRA,
         **context,
     )
 
@@ -50,11 +51,10 @@ async def exchange(request: Request, viewer: Viewer, form: dict[str, str]) -> Re
     runtime = request.app.state.runtime
     endpoint, username = form.get("endpoint", "").strip(), form.get("username", "").strip()
     auth_type = form.get("auth_type", "NTLM")
+    tenant_id, authority = form.get("tenant_id", "").strip(), form.get("authority", "").strip()
     password = form.get("password") or None  # empty: keep the stored one (write-only)
     try:
         async with transaction(runtime.sessions) as session:
-            if password is None and await exchange_config.load(session, runtime.sealer) is None:
-                raise ValidationFailed.one("password", "is required the first time")
             await watch_admin.configure_exchange(
                 session,
                 runtime.sealer,
@@ -62,12 +62,20 @@ async def exchange(request: Request, viewer: Viewer, form: dict[str, str]) -> Re
                 username=username,
                 auth_type=auth_type,
                 password=password,
+                tenant_id=tenant_id,
+                authority=authority,
                 actor=viewer.username,
                 now=runtime.clock(),
             )
     except ValidationFailed as exc:
         errors = {error.field: error.message for error in exc.errors}
-        values = {"endpoint": endpoint[:500], "username": username[:200], "auth_type": auth_type}
+        values = {
+            "endpoint": endpoint[:500],
+            "username": username[:200],
+            "auth_type": auth_type,
+            "tenant_id": tenant_id[:200],
+            "authority": authority[:500],
+        }
         return await _page(request, viewer, status=422, errors=errors, values=values)
     return redirect(request, MAILBOXES, notice="mailbox-source-saved")
 

@@ -3,6 +3,7 @@ shown again, field errors that keep what was typed, enrolment, and the per-mailb
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import select
 
 from linkzoom.calendar.sources import exchange_config
@@ -16,6 +17,9 @@ from tests.support.ews import start_ews_server
 
 PAGE = "/controller/admin/mailboxes"
 PASSWORD = "Service-account password 9!"
+TENANT = "contoso.onmicrosoft.com"
+CLIENT_ID = "b2d6e0f4-7c19-4a3e-8f25-61d0c9a4e3b8"
+CLIENT_SECRET = "Kq7~client.secret-of-the-entra-app_42"
 
 
 async def test_the_source_is_saved_with_a_write_only_sealed_password(
@@ -112,5 +116,70 @@ async def test_the_connection_test_opens_a_calendar_and_names_what_failed(
         refused = await root.post(PAGE + "/test", {"address": "alice@example.org"})
         assert "refused the service account&#39;s credentials" in refused.text
         assert ews.password not in refused.text
+    finally:
+        ews.close()
+
+
+async def test_an_exchange_online_tenant_is_configured_for_app_only_oauth(
+    runtime_of: Runtime,
+    people: People,
+    new_browser: NewBrowser,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    ews = start_ews_server(tls=True)
+    ews.entra.register(client_id=CLIENT_ID, client_secret=CLIENT_SECRET, tenant_id=TENANT)
+    assert ews.ca_file is not None
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", ews.ca_file)
+    try:
+        root = await new_browser().signed_in("root")
+        form = {
+            "endpoint": ews.endpoint,
+            "username": "svc-linkzoom",
+            "auth_type": "OAuth2",
+            "tenant_id": "",
+            "authority": "http://login.example",
+            "password": CLIENT_SECRET,
+        }
+        refused = await root.post(PAGE + "/exchange", form)
+        assert refused.status_code == 422
+        assert "must be the app&#39;s application (client) id" in refused.text
+        assert "is required: the directory (tenant) id" in refused.text
+        assert "must be https, e.g. https://login.microsoftonline.us" in refused.text
+        assert CLIENT_SECRET not in refused.text
+
+        form |= {"username": CLIENT_ID, "tenant_id": TENANT, "authority": ews.url + "/"}
+        assert (await root.post(PAGE + "/exchange", form)).status_code == 303
+        page = await root.get(PAGE)
+        assert "A client secret is stored." in page.text and CLIENT_SECRET not in page.text
+        assert f'value="{TENANT}"' in page.text
+        ews.mailbox("alice@example.org")
+        ok = await root.post(PAGE + "/test", {"address": "alice@example.org"})
+        assert "Opened the calendar of alice@example.org." in ok.text
+        assert ews.entra.issued == 1 and ews.anchors[-1] == ("alice@example.org",) * 2
+
+        wrong = form | {"password": "not the client secret"}
+        assert (await root.post(PAGE + "/exchange", wrong)).status_code == 303
+        bad = await root.post(PAGE + "/test", {"address": "alice@example.org"})
+        assert "invalid_client (AADSTS7000215" in bad.text
+        assert "not the client secret" not in bad.text
+
+        # Back to NTLM on premises: the tenant and sign-in host go with OAuth.
+        ntlm = {"endpoint": "https://mail.example.org/EWS/Exchange.asmx", "username": "CORP\\svc"}
+        switched = await root.post(PAGE + "/exchange", ntlm | {"auth_type": "NTLM"})
+        assert switched.status_code == 422  # a client secret is no password
+        assert "is required when switching between a password and OAuth2" in switched.text
+        ntlm |= {"auth_type": "NTLM", "password": PASSWORD}
+        assert (await root.post(PAGE + "/exchange", ntlm)).status_code == 303
+        async with transaction(runtime_of.sessions) as session:
+            source = await exchange_config.load(session, runtime_of.sealer)
+            audit = (
+                await session.scalars(
+                    select(AuditEvent.detail).where(AuditEvent.action == "mailbox.source_changed")
+                )
+            ).all()
+        assert source is not None and source.tenant_id is None and not source.oauth
+        assert source.authority == exchange_config.ENTRA
+        assert any(TENANT in str(detail) for detail in audit)
+        assert not any("client secret" in str(detail) for detail in audit)
     finally:
         ews.close()

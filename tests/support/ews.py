@@ -12,6 +12,15 @@ What it speaks, and where the protocol says so:
 
 * HTTP Basic authentication; anything else is answered 401 before any SOAP is read, which
   exchangelib's ``FailFast`` policy turns into ``UnauthorizedError``. No NTLM.
+* With ``tls=True`` (HTTPS, a test CA from ``trustme`` in :attr:`EwsServer.ca_file`), also what
+  Exchange Online offered allow-listed apps until EWS's end there: app-only OAuth. The same
+  server is then the Microsoft identity platform's token endpoint (:mod:`tests.support.entra`,
+  authority :attr:`EwsServer.url`), and EWS accepts ``Authorization: Bearer`` with a token it
+  issued; a missing, unknown or expired one is 401 with ``WWW-Authenticate: Bearer
+  error="invalid_token"`` (RFC 6750 §3). The app must impersonate each mailbox and name it in
+  ``X-AnchorMailbox`` ("Authenticate an EWS application by using OAuth", Microsoft Learn:
+  ``ImpersonatedUserId`` and the ``X-AnchorMailbox`` header); :attr:`EwsServer.anchors` records
+  the header of every Bearer request.
 * ``ExchangeImpersonation/ConnectingSID/PrimarySmtpAddress`` picks the mailbox
   ([MS-OXWSCDATA] 2.2.3.3). An address without a mailbox is ErrorNonExistentMailbox, one the
   service account may not impersonate (:meth:`EwsServer.deny`) ErrorImpersonateUserDenied
@@ -39,6 +48,8 @@ import contextlib
 import hmac
 import os
 import socket
+import ssl
+import tempfile
 import threading
 from collections import deque
 from collections.abc import Callable, Iterator
@@ -50,6 +61,7 @@ import pytest
 from lxml import etree  # type: ignore[import-untyped]
 
 from tests.support import ews_xml as xml
+from tests.support.entra import TOKEN_PATH_SUFFIX, TokenEndpoint
 from tests.support.ews_mailbox import (
     CalendarItem,
     Daily,
@@ -112,6 +124,7 @@ class EwsServer:
         password: str,
         addin_id: str = DEFAULT_ADDIN_ID,
         build: tuple[int, int, int, int] = EXCHANGE_2016,
+        tls: bool = False,
     ) -> None:
         self.username, self.password = username, password
         self.addin_id, self.build = addin_id, build
@@ -121,8 +134,14 @@ class EwsServer:
         self._busy: deque[int] = deque()  # BackOffMilliseconds for each of the next requests
         self._denied: set[str] = set()
         self._realm = base64.b64encode(os.urandom(6)).decode()  # void other servers' tokens
+        self.anchors: list[tuple[str | None, str]] = []  # (X-AnchorMailbox, impersonated)
         self._httpd = _HttpServer(self)
-        self.url = f"http://127.0.0.1:{self._httpd.server_address[1]}"
+        self.ca_file: str | None = None
+        if tls:
+            self.ca_file = _serve_tls(self._httpd)
+        scheme = "https" if tls else "http"
+        self.url = f"{scheme}://127.0.0.1:{self._httpd.server_address[1]}"
+        self.entra = TokenEndpoint(resource=self.url)  # OAuth: the authority is self.url
         # A short poll interval: close() waits for serve_forever to notice, once per test.
         self._thread = threading.Thread(
             target=self._httpd.serve_forever, kwargs={"poll_interval": 0.01}, name="ews-stand-in"
@@ -171,8 +190,13 @@ class EwsServer:
 
     # -- one request --------------------------------------------------------------------------
 
-    def handle(self, body: bytes, authorization: str | None) -> Reply:
-        if not self._authenticated(authorization):
+    def handle(self, body: bytes, authorization: str | None, anchor: str | None = None) -> Reply:
+        scheme, _, credential = (authorization or "").partition(" ")
+        bearer = scheme.lower() == "bearer"
+        if bearer and not (self.ca_file and self.entra.valid(credential)):
+            challenge = 'Bearer error="invalid_token"'
+            return Reply(status=401, headers=(("WWW-Authenticate", challenge),))
+        if not bearer and not self._authenticated(authorization):
             # IIS refuses a failed logon with 401 and a challenge before EWS reads anything.
             return Reply(status=401, headers=(("WWW-Authenticate", 'Basic realm="127.0.0.1"'),))
         version = "Exchange2007"  # without RequestServerVersion, the first schema applies
@@ -185,6 +209,8 @@ class EwsServer:
             name = etree.QName(operation).localname
             with self._lock:
                 self.requests.append((name, address))
+                if bearer:
+                    self.anchors.append((anchor, address))
                 back_off = self._busy.popleft() if self._busy else None
             if back_off is not None:
                 raise SoapFault(
@@ -367,8 +393,15 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        ews = self.server.ews
         if self.path == PATH:
-            reply = self.server.ews.handle(body, self.headers.get("Authorization"))
+            reply = ews.handle(
+                body, self.headers.get("Authorization"), self.headers.get("X-AnchorMailbox")
+            )
+        elif ews.ca_file and self.path.endswith(TOKEN_PATH_SUFFIX):
+            token = ews.entra.handle(self.path, body)
+            json_headers = (("Content-Type", "application/json; charset=utf-8"),)
+            reply = Reply(status=token.status, body=token.body, headers=json_headers)
         else:
             reply = Reply(status=404)
         self.send_response(reply.status)
@@ -410,6 +443,28 @@ class _HttpServer(ThreadingHTTPServer):
                 connection.shutdown(socket.SHUT_RDWR)
 
 
+_CA: Any = None
+
+
+def _serve_tls(httpd: _HttpServer) -> str:
+    """Wrap the listening socket in TLS with a certificate for 127.0.0.1 from one test CA
+    (made once per process); returns the CA's PEM file, for ``REQUESTS_CA_BUNDLE``."""
+    import trustme
+
+    global _CA
+    if _CA is None:
+        ca = trustme.CA()
+        handle, path = tempfile.mkstemp(prefix="ews-ca-", suffix=".pem")
+        os.close(handle)
+        ca.cert_pem.write_to_path(path)
+        _CA = (ca, path)
+    ca, path = _CA
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1").configure_cert(context)
+    httpd.socket = context.wrap_socket(httpd.socket, server_side=True)
+    return str(path)
+
+
 # -- entry points -----------------------------------------------------------------------------
 
 
@@ -418,9 +473,10 @@ def start_ews_server(
     password: str = DEFAULT_PASSWORD,
     *,
     addin_id: str = DEFAULT_ADDIN_ID,
+    tls: bool = False,
 ) -> EwsServer:
     """Start a stand-in on a free loopback port; :meth:`EwsServer.close` stops it."""
-    return EwsServer(username=username, password=password, addin_id=addin_id)
+    return EwsServer(username=username, password=password, addin_id=addin_id, tls=tls)
 
 
 @pytest.fixture(name="ews_server")

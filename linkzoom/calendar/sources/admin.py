@@ -3,6 +3,8 @@ Exchange source, enrol mailboxes, and read each mailbox's status."""
 
 from __future__ import annotations
 
+import re
+import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import urlsplit
@@ -12,13 +14,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from linkzoom import audit
 from linkzoom.calendar.sources import exchange_config, mailboxes
-from linkzoom.calendar.sources.exchange_config import EXCHANGE
+from linkzoom.calendar.sources.exchange_config import AUTH_TYPES, EXCHANGE, OAUTH2
 from linkzoom.problems import FieldError, ValidationFailed
 from linkzoom.store.mailbox_tables import WatchedMailbox
 from linkzoom.store.models import User, ZoomGrant
 from linkzoom.vault.seal import Sealer
 
-AUTH_TYPES = ("NTLM", "basic")
+_LOOPBACK = ("127.0.0.1", "localhost", "::1")
+_TENANT = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}\.)*[A-Za-z0-9-]{1,63}")  # id or domain
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -33,25 +36,48 @@ class MailboxStatus:
     due_at: datetime
 
 
-def check_source(*, endpoint: str, username: str, auth_type: str, password: str | None) -> None:
+def check_source(
+    *,
+    endpoint: str,
+    username: str,
+    auth_type: str,
+    password: str | None,
+    tenant_id: str | None = None,
+    authority: str | None = None,
+) -> None:
     errors = []
+    oauth = auth_type == OAUTH2
     parts = urlsplit(endpoint)
     if parts.scheme not in ("https", "http") or not parts.hostname:
         errors.append(
             ("endpoint", "must be the EWS URL, e.g. https://mail.example.org/EWS/Exchange.asmx")
         )
-    elif parts.scheme == "http" and parts.hostname not in ("127.0.0.1", "localhost", "::1"):
-        errors.append(
-            ("endpoint", "must be https: the service account's password travels with every request")
-        )
-    if not username.strip():
-        errors.append(("username", "is required (DOMAIN\\user or user@domain)"))
+    elif parts.scheme == "http" and (oauth or parts.hostname not in _LOOPBACK):
+        what = "the access token" if oauth else "the service account's password"
+        errors.append(("endpoint", f"must be https: {what} travels with every request"))
     if auth_type not in AUTH_TYPES:
         errors.append(("auth_type", f"must be one of {', '.join(AUTH_TYPES)}"))
+    if oauth:
+        if not _is_guid(username.strip()):
+            errors.append(("username", "must be the app's application (client) id, a GUID"))
+        if not tenant_id or not _TENANT.fullmatch(tenant_id):
+            errors.append(("tenant_id", "is required: the directory (tenant) id or domain"))
+        if authority and urlsplit(authority).scheme != "https":
+            errors.append(("authority", "must be https, e.g. https://login.microsoftonline.us"))
+    elif not username.strip():
+        errors.append(("username", "is required (DOMAIN\\user or user@domain)"))
     if password is not None and not password:
         errors.append(("password", "must not be empty"))
     if errors:
         raise ValidationFailed([FieldError(field=f, message=m) for f, m in errors])
+
+
+def _is_guid(value: str) -> bool:
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return len(value) == 36
 
 
 async def configure_exchange(
@@ -64,8 +90,30 @@ async def configure_exchange(
     password: str | None,
     actor: str,
     now: datetime,
+    tenant_id: str | None = None,
+    authority: str | None = None,
 ) -> None:
-    check_source(endpoint=endpoint, username=username, auth_type=auth_type, password=password)
+    """Check and store the source. ``tenant_id`` and ``authority`` (a national cloud's sign-in
+    host; empty for the worldwide one) belong to OAuth2 only and are dropped otherwise."""
+    oauth = auth_type == OAUTH2
+    tenant_id = ((tenant_id or "").strip() or None) if oauth else None
+    authority = ((authority or "").strip().rstrip("/") or None) if oauth else None
+    check_source(
+        endpoint=endpoint,
+        username=username,
+        auth_type=auth_type,
+        password=password,
+        tenant_id=tenant_id,
+        authority=authority,
+    )
+    if password is None:  # keep the stored secret, if it is of the kind this source needs
+        stored = await exchange_config.load(session, sealer)
+        if stored is None:
+            raise ValidationFailed.one("password", "is required the first time")
+        if stored.oauth != oauth:
+            raise ValidationFailed.one(
+                "password", "is required when switching between a password and OAuth2"
+            )
     await exchange_config.save(
         session,
         sealer,
@@ -73,15 +121,13 @@ async def configure_exchange(
         username=username.strip(),
         auth_type=auth_type,
         password=password,
+        tenant_id=tenant_id,
+        authority=authority,
         now=now,
     )
-    await audit.record(
-        session,
-        action="mailbox.source_changed",
-        at=now,
-        actor=actor,
-        detail={"source": EXCHANGE, "endpoint": endpoint, "username": username.strip()},
-    )
+    detail = {"source": EXCHANGE, "endpoint": endpoint, "username": username.strip()}
+    detail |= {"auth_type": auth_type} | ({"tenant_id": tenant_id} if tenant_id else {})
+    await audit.record(session, action="mailbox.source_changed", at=now, actor=actor, detail=detail)
 
 
 async def enrol(

@@ -1,11 +1,16 @@
 """Exchange Server (Subscription Edition, 2019, 2016) through ``exchangelib``, unmodified.
 
 One service account with the ApplicationImpersonation role opens each enrolled mailbox
-(NTLM or basic over TLS, as on-premises Exchange offers). A poll is one ``SyncFolderItems`` on
-the calendar from the stored sync state, asking for the item ids plus the two things that say
-whether an item has Zoom — the add-in's ``cecp-<add-in id>`` named property (PublicStrings,
-String) and the location — and never the body. Only the items that carry Zoom are then fetched
-whole, in one ``GetItem``. An idle mailbox therefore costs one request per poll.
+(NTLM or basic over TLS, as on-premises Exchange offers). Exchange Online tenants that
+allow-listed the app for EWS (possible until 1 April 2027) use app-only OAuth instead: an Entra
+app with ``full_access_as_app``, its tokens from the client-credentials grant, still impersonating
+each mailbox ("Authenticate an EWS application by using OAuth", Microsoft Learn).
+
+A poll is one ``SyncFolderItems`` on the calendar from the stored sync state, asking for the
+item ids plus the two things that say whether an item has Zoom — the add-in's
+``cecp-<add-in id>`` named property (PublicStrings, String) and the location — and never the
+body. Only the items that carry Zoom are then fetched whole, in one ``GetItem``. An idle mailbox
+therefore costs one request per poll.
 
 exchangelib is synchronous (``requests``); each poll runs in a worker thread. Its retry policy
 is ``FailFast``: the watcher owns waiting, so ``ErrorServerBusy`` is raised at once with the
@@ -26,17 +31,20 @@ from exchangelib import (
     DELEGATE,
     IMPERSONATION,
     NTLM,
+    OAUTH2,
     Account,
     Build,
     Configuration,
     Credentials,
     EWSTimeZone,
     FailFast,
+    OAuth2Credentials,
     Version,
 )
 from exchangelib import errors as ews
 from exchangelib.extended_properties import ExtendedProperty
 from exchangelib.items import CalendarItem
+from oauthlib.oauth2 import OAuth2Error
 
 from linkzoom.calendar.sources.base import (
     Batch,
@@ -104,16 +112,52 @@ def register_cecp(addin_id: str) -> None:
         _registered = addin_id
 
 
+class AppCredentials(OAuth2Credentials):  # type: ignore[misc]
+    """exchangelib's client-credentials flow, pointed at the configured tenant and cloud.
+
+    Two things differ from the base class, both through the hooks exchangelib documents for
+    overriding: the token endpoint and scope come from the settings (national clouds have their
+    own hosts), and no auto-refresh URL is given. The client-credentials grant issues no refresh
+    token, so requests-oauthlib's refresh-token request for an expired token would be refused
+    (ecederstrand/exchangelib#1345); without the URL it raises ``TokenExpiredError`` instead, and
+    exchangelib renews the session, which drops the token and fetches a new one by a new grant."""
+
+    def __init__(self, settings: ExchangeSettings) -> None:
+        super().__init__(
+            client_id=settings.username,
+            client_secret=settings.password,
+            tenant_id=settings.tenant_id,
+        )
+        self._token_url, self._scope = settings.token_url, settings.scope
+
+    @property
+    def token_url(self) -> str:
+        return self._token_url
+
+    @property
+    def scope(self) -> list[str]:
+        return [self._scope]
+
+    def session_params(self) -> dict[str, Any]:
+        return {"token": self.access_token}
+
+
 class ExchangeSource:
     """:class:`~linkzoom.calendar.sources.base.MailboxReader` for Exchange Server over EWS."""
 
     def __init__(self, settings: ExchangeSettings, *, addin_id: str) -> None:
         register_cecp(addin_id)
         self._settings = settings
-        auth = BASIC if settings.auth_type.upper() == BASIC.upper() else NTLM
+        credentials: Any
+        if settings.oauth:
+            auth, credentials = OAUTH2, AppCredentials(settings)
+        else:
+            auth = BASIC if settings.auth_type.upper() == BASIC.upper() else NTLM
+            credentials = Credentials(settings.username, settings.password)
+        self._credentials = credentials
         self._config = Configuration(
             service_endpoint=settings.service_endpoint,
-            credentials=Credentials(settings.username, settings.password),
+            credentials=credentials,
             auth_type=auth,
             version=Version(build=Build(*settings.version)),  # no version guessing request
             retry_policy=FailFast(),
@@ -154,14 +198,25 @@ class ExchangeSource:
                     primary_smtp_address=address,
                     config=self._config,
                     autodiscover=False,
-                    access_type=IMPERSONATION if self._settings.impersonate else DELEGATE,
+                    # App-only OAuth reaches a mailbox only by impersonating it.
+                    access_type=IMPERSONATION
+                    if self._settings.impersonate or self._settings.oauth
+                    else DELEGATE,
                     default_timezone=EWSTimeZone("UTC"),
                 )
             return account
 
     def _changes(self, address: str, sync_state: str | None) -> Batch:
         with self._translated(address):
-            return self._sync(self._account(address), sync_state)
+            try:
+                return self._sync(self._account(address), sync_state)
+            except ews.UnauthorizedError:
+                if not isinstance(self._credentials, AppCredentials):
+                    raise
+                # A token Exchange no longer takes (revoked, or in its last half second, which
+                # oauthlib's rounded expiry still counts as valid): exchangelib has retired the
+                # session and its token, so one retry asks for a new grant. A sync only reads.
+                return self._sync(self._account(address), sync_state)
         raise AssertionError("unreachable")  # mypy: the context manager may swallow
 
     @contextmanager
@@ -181,7 +236,16 @@ class ExchangeSource:
             ) from exc
         except ews.UnauthorizedError as exc:
             self._forget(address)
+            if isinstance(self._credentials, AppCredentials):
+                raise SourceError("Exchange refused the app's access token.") from exc
             raise SourceError("Exchange refused the service account's credentials.") from exc
+        except OAuth2Error as exc:  # the token request itself; its text names no secret
+            self._forget(address)
+            reason = (exc.description or "").split(".")[0][:200]
+            raise SourceError(
+                f"Microsoft Entra ID refused the app's token request: {exc.error}"
+                + (f" ({reason})." if reason else ".")
+            ) from exc
         except ews.EWSError as exc:
             self._forget(address)
             raise SourceError(f"Exchange could not be read: {type(exc).__name__}.") from exc

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -109,16 +110,22 @@ class Watch:
         return found[0] if found else None
 
 
-@pytest.fixture
-async def watch(
-    runtime: Runtime, sandbox: SandboxProcess, clock: FakeClock, ews: EwsServer
+@asynccontextmanager
+async def watching(
+    runtime: Runtime,
+    sandbox: SandboxProcess,
+    clock: FakeClock,
+    ews: EwsServer,
+    settings: ExchangeSettings | None = None,
 ) -> AsyncIterator[Watch]:
+    """Alice linked to Zoom, her mailbox enrolled, a source (basic auth unless ``settings``)."""
     align_clocks(sandbox, clock)
     user_id = await link_user(runtime, sandbox, "alice")
     address = f"alice-{id(runtime)}@x.org"  # one mailbox per test on the module's server
     source = ExchangeSource(
-        ExchangeSettings(
-            service_endpoint=ews.url + "/EWS/Exchange.asmx",
+        settings
+        or ExchangeSettings(
+            service_endpoint=ews.endpoint,
             username=ews.username,
             password=ews.password,
             auth_type="basic",
@@ -129,18 +136,28 @@ async def watch(
         mailbox_id = await mailboxes.enrol(
             session, user_id=user_id, source="exchange", address=address, now=clock()
         )
-    yield Watch(
-        runtime=runtime,
-        mirror=mirror_of(runtime),
-        sandbox=sandbox,
-        clock=clock,
-        ews=ews,
-        source=source,
-        user_id=user_id,
-        mailbox=ews.mailbox(address),
-        mailbox_id=mailbox_id,
-    )
-    source.close()  # as the worker does at shutdown
+    try:
+        yield Watch(
+            runtime=runtime,
+            mirror=mirror_of(runtime),
+            sandbox=sandbox,
+            clock=clock,
+            ews=ews,
+            source=source,
+            user_id=user_id,
+            mailbox=ews.mailbox(address),
+            mailbox_id=mailbox_id,
+        )
+    finally:
+        source.close()  # as the worker does at shutdown
+
+
+@pytest.fixture
+async def watch(
+    runtime: Runtime, sandbox: SandboxProcess, clock: FakeClock, ews: EwsServer
+) -> AsyncIterator[Watch]:
+    async with watching(runtime, sandbox, clock, ews) as opened:
+        yield opened
 
 
 async def test_an_event_moved_in_the_mailbox_moves_the_meeting_and_a_delete_ends_it(
