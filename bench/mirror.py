@@ -48,6 +48,7 @@ from linkzoom.identity.users import add_local
 from linkzoom.store import migrate
 from linkzoom.store.db import create_engine as create_async_engine
 from linkzoom.store.db import driver_url, session_factory, transaction
+from tests.e2e.conftest import claim_code
 from tests.support.browser import submit_form
 from tests.support.keys import new_keyring
 from tests.support.processes import Process, free_port, linkzoom_command, python_env
@@ -192,7 +193,16 @@ def link(s: Stack, username: str, email: str) -> str:
     with httpx.Client(timeout=30) as browser:
         consent = browser.get(browser.get(start.json()["authorize_url"]).headers["location"])
         to_callback = submit_form(browser, consent, button="approve", overrides={"email": email})
-        assert browser.get(to_callback.headers["location"]).status_code == 200
+        done = browser.get(to_callback.headers["location"])
+        assert done.status_code == 200
+    # The add-in claims the consent with the code the callback page hands its dialog.
+    if (code := claim_code(done.text)) is not None:
+        claimed = httpx.post(
+            f"{s.service_url}/api/v1/zoom/authorizations/claim",
+            json={"code": code},
+            headers=headers,
+        )
+        assert claimed.status_code == 200, claimed.text
     return token
 
 

@@ -75,7 +75,7 @@ def _parser() -> argparse.ArgumentParser:
     manifest.add_argument("--format", choices=["xml", "json"], default="xml")
     manifest.set_defaults(handler=_addin_manifest)
 
-    watch = commands.add_parser("mailboxes", help="the mailbox watch (Exchange Server)")
+    watch = commands.add_parser("mailboxes", help="the mailbox watch (Exchange, CalDAV)")
     watch_commands = watch.add_subparsers(required=True, metavar="ACTION")
     exchange = watch_commands.add_parser("exchange", help="configure the Exchange source")
     exchange.add_argument("--endpoint", required=True, help="https://mail…/EWS/Exchange.asmx")
@@ -94,6 +94,19 @@ def _parser() -> argparse.ArgumentParser:
         help="read the service account's password (OAuth2: the client secret) from stdin",
     )
     exchange.set_defaults(handler=_mailboxes_exchange)
+    caldav = watch_commands.add_parser(
+        "caldav",
+        help="watch a user's CalDAV calendar (Nextcloud, SOGo, Fastmail, iCloud, Radicale)",
+    )
+    caldav.add_argument("user", help="the linkzoom user whose calendar it is")
+    caldav.add_argument("--url", required=True, help="the calendar collection's URL")
+    caldav.add_argument("--login", required=True, help="the CalDAV login")
+    caldav.add_argument(
+        "--password-stdin",
+        action="store_true",
+        help="read its password (or app password) from stdin; omit to keep the stored one",
+    )
+    caldav.set_defaults(handler=_mailboxes_caldav)
     enrol = watch_commands.add_parser("enrol", help="watch users' mailboxes")
     who = enrol.add_mutually_exclusive_group(required=True)
     who.add_argument("--all", action="store_true", help="every user who has connected Zoom")
@@ -232,6 +245,7 @@ def _zoom(args: argparse.Namespace, settings: Settings) -> int:
 
 def _keys(args: argparse.Namespace, settings: Settings) -> int:
     from linkzoom.calendar import passcodes
+    from linkzoom.calendar.sources import caldav_accounts
     from linkzoom.compose import idempotency
     from linkzoom.vault.keyring import KeyRing, KeySource, generate_key
     from linkzoom.vault.rotation import reseal_all
@@ -262,8 +276,9 @@ def _keys(args: argparse.Namespace, settings: Settings) -> int:
                 revocations.reseal,
                 passcodes.reseal,
                 idempotency.reseal,
+                caldav_accounts.reseal,
             ),
-            leftovers=(passcodes.left_to_reseal,),
+            leftovers=(passcodes.left_to_reseal, caldav_accounts.left_to_reseal),
         )
         print(
             f"re-sealed {report.resealed} value(s) under {report.primary_kid}; "
@@ -327,6 +342,32 @@ def _mailboxes_exchange(args: argparse.Namespace, settings: Settings) -> int:
     _with_db(settings, save)
     kept = "" if password is not None else " (secret unchanged)"
     print(f"Exchange source saved: {args.endpoint} as {args.username}{kept}")
+    return 0
+
+
+def _mailboxes_caldav(args: argparse.Namespace, settings: Settings) -> int:
+    from linkzoom.calendar.sources import caldav_accounts
+    from linkzoom.vault.keyring import KeySource
+    from linkzoom.vault.seal import Sealer
+
+    password = sys.stdin.readline().rstrip("\r\n") if args.password_stdin else None
+    sealer = Sealer(KeySource(settings))
+
+    async def enrol(sessions: SessionFactory) -> None:
+        async with transaction(sessions) as session:
+            await caldav_accounts.enrol(
+                session,
+                sealer,
+                username=args.user,
+                url=args.url,
+                login=args.login,
+                password=password,
+                actor="cli",
+                now=utcnow(),
+            )
+
+    _with_db(settings, enrol)
+    print(f"watching the CalDAV calendar {args.url} of {args.user}")
     return 0
 
 

@@ -122,7 +122,7 @@ class CalendarService:
         event that has Zoom is followed — one turned off, or never on, is left alone, so the
         watch never creates a meeting. ``True`` if the event has Zoom."""
         desired = desired_from_event(event)
-        recorded = await self._record(user_id, event_key, desired, owner=None)
+        recorded = await self._record(user_id, event_key, desired, owner=None, settled=True)
         return recorded is not None
 
     async def passcode(self, binding: store.Binding) -> str | None:
@@ -156,9 +156,9 @@ class CalendarService:
             raise NotFound("This event has no Zoom meeting.")
         return binding
 
-    async def delete(self, *, user_id: int, event_key: str) -> bool:
+    async def delete(self, *, user_id: int, event_key: str, settled: bool = False) -> bool:
         """Turn Zoom off for the event: ``True`` if a meeting is being deleted (the reconciler
-        does it), ``False`` if there was nothing at Zoom."""
+        does it), ``False`` if there was nothing at Zoom. ``settled``: see :func:`_debounce`."""
         for _ in range(_CAS_TRIES):
             now = self._clock()
             async with transaction(self._sessions) as session:
@@ -169,7 +169,7 @@ class CalendarService:
                 if binding.confirmed is None and binding.in_doubt is None and idle:
                     await store.remove(session, binding_id=binding.id)
                     return False
-                due_at, settle_from = _debounce(binding, now)
+                due_at, settle_from = _debounce(binding, now, settled=settled)
                 desired = replace(binding.desired, deleted=True)
                 if await store.record_desired(
                     session,
@@ -196,16 +196,21 @@ class CalendarService:
 
     @overload
     async def _record(
-        self, user_id: int, event_key: str, desired: Desired, owner: str
+        self, user_id: int, event_key: str, desired: Desired, owner: str, settled: bool = False
     ) -> tuple[store.Binding, bool]: ...
 
     @overload
     async def _record(
-        self, user_id: int, event_key: str, desired: Desired, owner: None
+        self, user_id: int, event_key: str, desired: Desired, owner: None, settled: bool = False
     ) -> tuple[store.Binding, bool] | None: ...
 
     async def _record(
-        self, user_id: int, event_key: str, desired: Desired, owner: str | None
+        self,
+        user_id: int,
+        event_key: str,
+        desired: Desired,
+        owner: str | None,
+        settled: bool = False,
     ) -> tuple[store.Binding, bool] | None:
         """Store the desired meeting; ``True`` if the binding is new (and leased to ``owner``).
         With no ``owner`` only an existing binding that still wants a meeting is updated
@@ -237,7 +242,7 @@ class CalendarService:
                         due_at: datetime | None = binding.due_at  # nothing to send: as it was
                         settle_from: datetime | None = None
                         if actions:
-                            due_at, settle_from = _debounce(binding, now)
+                            due_at, settle_from = _debounce(binding, now, settled=settled)
                         if not await store.record_desired(
                             session,
                             binding=binding,
@@ -328,7 +333,14 @@ class CalendarService:
             )
 
 
-def _debounce(binding: store.Binding, now: datetime) -> tuple[datetime, datetime]:
+def _debounce(
+    binding: store.Binding, now: datetime, *, settled: bool = False
+) -> tuple[datetime, datetime | None]:
+    """When the binding's change goes to Zoom, and since when it has been waiting. A change the
+    mailbox watch read is ``settled``: its poll folded every edit since the previous one, so
+    waiting for more would only delay it (by ``SETTLE``, against a poll interval's budget)."""
+    if settled:
+        return now, None
     settle_from = binding.settle_from or now
     return min(now + SETTLE, settle_from + MAX_SETTLE), settle_from
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from linkzoom.store.models import Base
@@ -13,7 +13,11 @@ __all__ = ["Base", "WatchedItem", "WatchedMailbox"]
 
 
 class WatchedMailbox(Base):
-    """One enrolled mailbox of one user, read by one source (``exchange``).
+    """One enrolled mailbox of one user, read by one source (``exchange``, ``caldav``).
+
+    ``address`` is the mailbox's e-mail address for Exchange, the calendar collection's URL for
+    CalDAV. A CalDAV calendar is read with its own ``login`` and ``secret`` (the password or app
+    password, sealed by the vault, bound to this row's id; re-sealed by key rotation).
 
     ``sync_state`` is the source's opaque "changes since" token, written only after the changes
     it covers were handed to the reconciler (so a crash replays, never skips). ``resync_from``
@@ -43,11 +47,15 @@ class WatchedMailbox(Base):
     lease_owner: Mapped[str | None] = mapped_column(String(64))
     lease_until: Mapped[datetime | None]
     created_at: Mapped[datetime]
+    login: Mapped[str | None] = mapped_column(String(320))
+    secret_key_id: Mapped[str | None] = mapped_column(String(64))
+    secret: Mapped[bytes | None] = mapped_column(LargeBinary)
 
 
 class WatchedItem(Base):
     """An item of a watched mailbox that carried Zoom: which event key it stands for, so its
-    deletion (which names only the item id) can turn the meeting off."""
+    deletion (which names only the item id) can turn the meeting off. ``join_url``: the Zoom
+    link the item showed when last seen or written back (CalDAV), to notice a changed link."""
 
     __tablename__ = "watched_items"
 
@@ -57,3 +65,4 @@ class WatchedItem(Base):
     item_id: Mapped[str] = mapped_column(String(512), primary_key=True)
     event_key: Mapped[str] = mapped_column(String(512))
     seen_at: Mapped[datetime]
+    join_url: Mapped[str | None] = mapped_column(Text)

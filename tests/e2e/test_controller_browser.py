@@ -29,6 +29,7 @@ from tests.e2e.browser_support import (  # noqa: F401
 )
 from tests.e2e.conftest import PASSWORDS, Deployment
 from tests.support.databases import SqliteTemplates
+from tests.support.ews import start_ews_server
 
 ADMIN, ADMIN_PASSWORD = "root", "root-password-1"
 
@@ -346,3 +347,78 @@ async def test_the_overview_shows_todays_meetings_errors_and_workers(
         ARTIFACTS.mkdir(exist_ok=True)  # the README's console screenshot is the desktop one
         shot = ARTIFACTS / f"console-overview{'-phone' if phone else ''}.png"
         await admin.screenshot(path=str(shot), full_page=True)
+
+
+async def test_an_administrator_sets_up_the_mailbox_watch_in_the_browser(
+    deployment: Deployment, pages: Screenshots
+) -> None:
+    await prepare(deployment)
+    bob = deployment.login("bob")
+    deployment.link_zoom(bob, "bob@zoom.test")
+    ews = start_ews_server()
+    try:
+        admin = await pages.new_page(phone=True)  # the narrowest screen the console serves
+        await sign_in(admin, deployment, ADMIN, ADMIN_PASSWORD)
+        await admin.goto(deployment.service_url + "/controller/admin/mailboxes")
+        await expect(admin.locator("#ews-retirement")).to_contain_text("1 April 2027")
+
+        # OAuth2 chosen without its fields: every problem named, each link leads to its field.
+        await admin.get_by_label("EWS URL").fill("https://outlook.office365.com/EWS/Exchange.asmx")
+        await admin.get_by_label("Service account or application id").fill("svc")
+        await admin.get_by_label("Authentication").select_option("OAuth2")
+        await admin.get_by_label("Password or client secret").fill("client-secret-typed")
+        await admin.get_by_role("button", name="Save Exchange source").click()
+        alert = admin.get_by_role("alert")
+        await expect(alert).to_contain_text("Nothing was saved")
+        await expect(alert).to_contain_text("Tenant: is required")
+        await alert.get_by_role("link", name="Tenant").click()
+        await expect(admin.get_by_label("Tenant")).to_be_focused()
+        await expect(admin.get_by_label("Password or client secret")).to_have_value("")
+        await assert_accessible(admin)
+        await assert_fits_the_screen(admin)
+
+        # Exchange Server with basic auth, as the stand-in speaks it.
+        await admin.get_by_label("EWS URL").fill(ews.endpoint)
+        await admin.get_by_label("Service account or application id").fill(ews.username)
+        await admin.get_by_label("Authentication").select_option("basic")
+        await admin.get_by_label("Password or client secret").fill(ews.password)
+        await admin.get_by_role("button", name="Save Exchange source").click()
+        await expect(admin.locator(NOTICE)).to_have_text(
+            "The Exchange source was saved; the next pass uses it."
+        )
+        await expect(admin.locator("#password-hint")).to_have_text("A password is stored.")
+
+        # The connection test names what is wrong, then what worked.
+        await admin.get_by_label("Mailbox to try").fill("bob@example.org")
+        await admin.get_by_role("button", name="Test connection").click()
+        await expect(admin.locator("#check li.bad")).to_contain_text("ErrorNonExistentMailbox")
+        ews.mailbox("bob@example.org").add(
+            subject="Standup",
+            start=datetime(2027, 5, 4, 9, tzinfo=UTC),
+            end=datetime(2027, 5, 4, 10, tzinfo=UTC),
+        )
+        await admin.get_by_role("button", name="Test connection").click()
+        await expect(admin.locator("#check li.ok")).to_have_text(
+            "Opened the calendar of bob@example.org."
+        )
+        await assert_accessible(admin)
+
+        # Enrol everyone who connected Zoom; the worker lists the mailbox within a pass.
+        await admin.get_by_role("button", name="Watch every user who has connected Zoom").click()
+        await expect(admin.locator(NOTICE)).to_contain_text("is watched now")
+        row = admin.locator('#mailboxes tr[data-address="bob@example.org"]')
+        await expect(row).to_contain_text("bob")
+        deadline = time.monotonic() + 20
+        while (
+            "In sync" not in await row.inner_text()
+            or "—" in await row.locator("td").nth(1).inner_text()
+        ):
+            assert time.monotonic() < deadline, await row.inner_text()
+            await admin.wait_for_timeout(250)
+            await admin.reload()
+        await expect(row.locator("td").nth(2)).to_have_text("0")  # no Zoom event in it yet
+        await assert_accessible(admin)
+        await assert_fits_the_screen(admin)
+        assert ews.password not in await admin.content()
+    finally:
+        ews.close()

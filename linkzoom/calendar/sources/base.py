@@ -12,13 +12,14 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from linkzoom.calendar.event import CalendarEvent
 
 EVENT_KEY, MEETING_ID = "linkzoom_event_key", "linkzoom_meeting_id"  # DESIGN.md, custom properties
 # A Zoom join link: https://<host>/j/<meeting id>, the form Zoom's join_url has.
 _JOIN_URL = re.compile(r"https?://[^\s/]+/j/(\d{9,12})\b")
+_WHOLE_JOIN_URL = re.compile(r"https?://[^\s/]+/j/\d{9,12}(?:\?[^\s<>\"']*)?")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -55,15 +56,23 @@ def marks_of(custom_properties: str | None, location: str | None) -> Marks:
     return Marks(event_key=event_key, zoom_meeting_id=meeting_id)
 
 
+def join_url_in(text: str | None) -> str | None:
+    """The first whole Zoom join link (with its ``?pwd=…``) in ``text``."""
+    found = _WHOLE_JOIN_URL.search(text or "")
+    return found.group(0) if found else None
+
+
 @dataclass(frozen=True, kw_only=True)
 class Seen:
     """An item that exists now and carries Zoom; ``event`` is ``None`` when the item cannot be
-    mirrored as it stands (``problem`` says why: the watcher leaves its meeting as it was)."""
+    mirrored as it stands (``problem`` says why: the watcher leaves its meeting as it was).
+    ``join_url``: the link the item shows, where the source writes links back (CalDAV)."""
 
     item_id: str
     marks: Marks
     event: CalendarEvent | None
     problem: str | None = None
+    join_url: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -96,6 +105,10 @@ class SourceBusy(SourceError):
         self.retry_after = retry_after
 
 
+class WriteConflict(SourceError):
+    """An item kept changing under a write-back (a 412 at every try)."""
+
+
 class MailboxUnavailable(SourceError):
     """The mailbox is gone, or the service account may not open it: not worth retrying soon."""
 
@@ -104,3 +117,13 @@ class MailboxReader(Protocol):
     async def changes(self, address: str, sync_state: str | None) -> Batch:
         """The next batch of changes of ``address``'s calendar after ``sync_state``."""
         ...
+
+
+@runtime_checkable
+class LinkWriter(Protocol):
+    """A source that can put a changed Zoom link into the calendar item itself (CalDAV; on
+    Exchange the add-in does it)."""
+
+    async def write_back(
+        self, address: str, item_id: str, *, old: str | None, new: str, event_key: str
+    ) -> None: ...

@@ -44,7 +44,8 @@ from exchangelib import (
 from exchangelib import errors as ews
 from exchangelib.extended_properties import ExtendedProperty
 from exchangelib.items import CalendarItem
-from oauthlib.oauth2 import OAuth2Error
+from oauthlib.oauth2 import BackendApplicationClient, OAuth2Error
+from requests_oauthlib import OAuth2Session
 
 from linkzoom.calendar.sources.base import (
     Batch,
@@ -84,6 +85,7 @@ _UNAVAILABLE = (
     ews.ErrorAccessDenied,
     ews.ErrorMailboxMoveInProgress,
 )
+TOKEN_TIMEOUT = 30.0  # seconds for the token endpoint to answer
 DEFAULT_BACK_OFF = 60.0  # seconds, when ErrorServerBusy names none (exchangelib's own default)
 _registered: str | None = None
 _register_lock = threading.Lock()
@@ -115,12 +117,14 @@ def register_cecp(addin_id: str) -> None:
 class AppCredentials(OAuth2Credentials):  # type: ignore[misc]
     """exchangelib's client-credentials flow, pointed at the configured tenant and cloud.
 
-    Two things differ from the base class, both through the hooks exchangelib documents for
+    What differs from the base class, all through the hooks exchangelib documents for
     overriding: the token endpoint and scope come from the settings (national clouds have their
-    own hosts), and no auto-refresh URL is given. The client-credentials grant issues no refresh
-    token, so requests-oauthlib's refresh-token request for an expired token would be refused
-    (ecederstrand/exchangelib#1345); without the URL it raises ``TokenExpiredError`` instead, and
-    exchangelib renews the session, which drops the token and fetches a new one by a new grant."""
+    own hosts); no auto-refresh URL is given, because the client-credentials grant issues no
+    refresh token and requests-oauthlib's refresh-token request would be refused
+    (ecederstrand/exchangelib#1345) — an expired token raises ``TokenExpiredError`` instead, and
+    exchangelib renews the session, which drops the token; and the token is fetched here, in a
+    session closed at once, because exchangelib leaves the session of a failed token request
+    (a wrong secret) open."""
 
     def __init__(self, settings: ExchangeSettings) -> None:
         super().__init__(
@@ -139,7 +143,24 @@ class AppCredentials(OAuth2Credentials):  # type: ignore[misc]
         return [self._scope]
 
     def session_params(self) -> dict[str, Any]:
-        return {"token": self.access_token}
+        with self.lock:
+            token: dict[str, Any] | None = self.access_token  # type: ignore[has-type]
+            if token is None:
+                token = self.access_token = self._grant()
+            return {"token": token}
+
+    def _grant(self) -> dict[str, Any]:
+        client = BackendApplicationClient(client_id=self.client_id)
+        with OAuth2Session(client=client) as session:
+            token: dict[str, Any] = session.fetch_token(
+                token_url=self.token_url,
+                client_id=self.client_id,
+                client_secret=self.client_secret,
+                scope=self.scope,
+                include_client_id=True,
+                timeout=TOKEN_TIMEOUT,
+            )
+        return token
 
 
 class ExchangeSource:

@@ -14,8 +14,9 @@ from typing import TYPE_CHECKING
 
 from linkzoom.addin.identity import addin_id
 from linkzoom.calendar.service import mirror_of
-from linkzoom.calendar.sources import exchange_config
+from linkzoom.calendar.sources import exchange_config, mailboxes
 from linkzoom.calendar.sources.base import MailboxReader
+from linkzoom.calendar.sources.caldav_accounts import CALDAV, Logins
 from linkzoom.calendar.sources.exchange_config import EXCHANGE, ExchangeSettings
 from linkzoom.calendar.sources.watcher import MailboxWatcher
 from linkzoom.calendar.worker import owner_id
@@ -23,11 +24,15 @@ from linkzoom.runtime import Runtime
 from linkzoom.store.db import transaction
 
 if TYPE_CHECKING:
+    from linkzoom.calendar.sources.caldav_source import CaldavSource
     from linkzoom.calendar.sources.exchange import ExchangeSource
 
 log = logging.getLogger(__name__)
 
-WAKE_SECONDS = 5.0  # how often the loop looks for due mailboxes (each is due every poll interval)
+# The loop sleeps until the next mailbox is due, so a change waits at most one poll interval
+# for its poll; it looks at least this often for a new source or a new enrolment.
+WAKE_SECONDS = 5.0
+MIN_SLEEP = 0.05  # a mailbox due now but leased by another worker: not a hot loop
 
 
 class Sources:
@@ -36,6 +41,7 @@ class Sources:
     def __init__(self, runtime: Runtime) -> None:
         self._runtime = runtime
         self._exchange: tuple[ExchangeSettings, ExchangeSource] | None = None
+        self._caldav: CaldavSource | None = None
 
     async def current(self) -> dict[str, MailboxReader]:
         runtime = self._runtime
@@ -44,31 +50,46 @@ class Sources:
             identity = await addin_id(
                 session, configured=runtime.settings.addin_id, now=runtime.clock()
             )
+            calendars = await mailboxes.any_enrolled(session, source=CALDAV)
+        readers: dict[str, MailboxReader] = {}
         if settings is None:
-            self.close()
-            return {}
-        if self._exchange is None or self._exchange[0] != settings:
-            # exchangelib is imported only once a source is configured: it costs a quarter of
-            # a second at every process start that most deployments need not pay.
-            from linkzoom.calendar.sources.exchange import ExchangeSource
+            self._close_exchange()
+        else:
+            if self._exchange is None or self._exchange[0] != settings:
+                # exchangelib (and caldav below) are imported only once a source is in use:
+                # each costs a quarter of a second at every process start.
+                from linkzoom.calendar.sources.exchange import ExchangeSource
 
-            self.close()
-            self._exchange = (settings, ExchangeSource(settings, addin_id=identity))
-        return {EXCHANGE: self._exchange[1]}
+                self._close_exchange()
+                self._exchange = (settings, ExchangeSource(settings, addin_id=identity))
+            readers[EXCHANGE] = self._exchange[1]
+        if calendars:
+            if self._caldav is None:
+                from linkzoom.calendar.sources.caldav_source import CaldavSource
 
-    def close(self) -> None:
+                self._caldav = CaldavSource(Logins(runtime.sessions, runtime.sealer))
+            readers[CALDAV] = self._caldav
+        return readers
+
+    def _close_exchange(self) -> None:
         if self._exchange is not None:
             self._exchange[1].close()
             self._exchange = None
+
+    def close(self) -> None:
+        self._close_exchange()
+        if self._caldav is not None:
+            self._caldav.close()
+            self._caldav = None
 
 
 async def run(runtime: Runtime, stop: asyncio.Event) -> None:
     sources = Sources(runtime)
     owner = owner_id()
     poll = timedelta(seconds=runtime.settings.mailbox_poll_seconds)
-    wake = min(WAKE_SECONDS, runtime.settings.mailbox_poll_seconds)
     try:
         while not stop.is_set():
+            sleep = WAKE_SECONDS
             try:
                 readers = await sources.current()
                 if readers:
@@ -81,9 +102,20 @@ async def run(runtime: Runtime, stop: asyncio.Event) -> None:
                         poll_interval=poll,
                     )
                     await watcher.poll_due()
+                    sleep = await _until_next_due(runtime)
             except Exception:  # one bad pass must not end the watch; the next one retries
                 log.exception("mailbox watch pass failed")
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=wake)
+                await asyncio.wait_for(stop.wait(), timeout=sleep)
     finally:
         sources.close()
+
+
+async def _until_next_due(runtime: Runtime) -> float:
+    async with transaction(runtime.sessions) as session:
+        now = runtime.clock()
+        due = await mailboxes.next_due(session, now=now)
+    if due is None:
+        return WAKE_SECONDS
+    wait = (due - now).total_seconds()
+    return min(WAKE_SECONDS, max(MIN_SLEEP, wait))

@@ -8,9 +8,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import case, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from linkzoom.store.calendar_tables import CalendarBinding
 from linkzoom.store.db import dialect_insert
 from linkzoom.store.mailbox_tables import WatchedItem, WatchedMailbox
 
@@ -73,6 +74,23 @@ async def claim_due(
         .returning(WatchedMailbox.id)
     )
     return list(result.scalars())
+
+
+async def any_enrolled(session: AsyncSession, *, source: str) -> bool:
+    found = await session.scalar(
+        select(WatchedMailbox.id).where(WatchedMailbox.source == source).limit(1)
+    )
+    return found is not None
+
+
+async def next_due(session: AsyncSession, *, now: datetime) -> datetime | None:
+    """When a mailbox can next be claimed: the earliest due one, or for one that another
+    worker holds, when its lease ends (by then it has a new due time or is free to take over).
+    ``None`` with none enrolled."""
+    leased = WatchedMailbox.lease_until > now
+    when = case((leased, WatchedMailbox.lease_until), else_=WatchedMailbox.due_at)
+    due: datetime | None = await session.scalar(select(func.min(when)))
+    return due
 
 
 async def load(session: AsyncSession, *, mailbox_id: int, owner: str) -> Mailbox | None:
@@ -144,16 +162,64 @@ async def release(
 
 
 async def remember(
-    session: AsyncSession, *, mailbox_id: int, item_id: str, event_key: str, now: datetime
+    session: AsyncSession,
+    *,
+    mailbox_id: int,
+    item_id: str,
+    event_key: str,
+    now: datetime,
+    join_url: str | None = None,
 ) -> None:
+    """The item carries Zoom for ``event_key`` (and shows ``join_url``, where known)."""
     statement = dialect_insert(session)(WatchedItem).values(
-        mailbox_id=mailbox_id, item_id=item_id, event_key=event_key, seen_at=now
+        mailbox_id=mailbox_id, item_id=item_id, event_key=event_key, seen_at=now, join_url=join_url
     )
     await session.execute(
         statement.on_conflict_do_update(
             index_elements=["mailbox_id", "item_id"],
-            set_={"event_key": event_key, "seen_at": now},
+            set_={"event_key": event_key, "seen_at": now, "join_url": join_url},
         )
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class StaleLink:
+    item_id: str
+    event_key: str
+    shown: str | None  # the link the item shows
+    current: str  # the meeting's link now
+
+
+async def stale_links(session: AsyncSession, *, mailbox_id: int, user_id: int) -> list[StaleLink]:
+    """Items whose meeting's join link differs from the one they show (one query)."""
+    current = CalendarBinding.confirmed["join_url"].as_string()
+    rows = await session.execute(
+        select(WatchedItem.item_id, WatchedItem.event_key, WatchedItem.join_url, current)
+        .join(
+            CalendarBinding,
+            (CalendarBinding.user_id == user_id)
+            & (CalendarBinding.event_key == WatchedItem.event_key),
+        )
+        .where(
+            WatchedItem.mailbox_id == mailbox_id,
+            CalendarBinding.confirmed.is_not(None),
+            CalendarBinding.deleted.is_(False),
+        )
+    )
+    return [
+        StaleLink(item_id=item_id, event_key=key, shown=shown, current=link)
+        for item_id, key, shown, link in rows
+        if link and link != shown
+    ]
+
+
+async def wrote_link(
+    session: AsyncSession, *, mailbox_id: int, item_id: str, join_url: str
+) -> None:
+    await session.execute(
+        update(WatchedItem)
+        .where(WatchedItem.mailbox_id == mailbox_id, WatchedItem.item_id == item_id)
+        .values(join_url=join_url)
     )
 
 

@@ -39,12 +39,14 @@ from linkzoom.calendar.service import CalendarService
 from linkzoom.calendar.sources import mailboxes
 from linkzoom.calendar.sources.base import (
     Gone,
+    LinkWriter,
     MailboxReader,
     MailboxUnavailable,
     Seen,
     SourceBusy,
     SourceError,
     SyncStateInvalid,
+    WriteConflict,
 )
 from linkzoom.calendar.store import by_meeting
 from linkzoom.problems import Problem
@@ -128,6 +130,8 @@ class MailboxWatcher:
                     mailbox = await self._restart(mailbox)
             else:
                 raise SourceError("The server kept refusing the sync state.")
+            if isinstance(reader, LinkWriter):
+                await self._write_links(mailbox, reader)
         except SourceBusy as exc:
             wait = timedelta(seconds=max(exc.retry_after, 1.0))
             return await self._release(mailbox, mailboxes.BUSY, str(exc), applied, wait=wait)
@@ -173,6 +177,32 @@ class MailboxWatcher:
             total += applied
             if batch.last:
                 return total
+
+    async def _write_links(self, mailbox: mailboxes.Mailbox, writer: LinkWriter) -> None:
+        """Put each meeting's current join link into the items that show an older one (a
+        recreated meeting, a new passcode). An item edited under every try is left for the
+        next poll, which sees their edit first."""
+        async with transaction(self._sessions) as session:
+            stale = await mailboxes.stale_links(
+                session, mailbox_id=mailbox.id, user_id=mailbox.user_id
+            )
+        for link in stale:
+            try:
+                await writer.write_back(
+                    mailbox.address,
+                    link.item_id,
+                    old=link.shown,
+                    new=link.current,
+                    event_key=link.event_key,
+                )
+            except WriteConflict:
+                log.info("calendar item kept changing; link written later",
+                         extra={"mailbox_id": mailbox.id})  # fmt: skip
+                continue
+            async with transaction(self._sessions) as session:
+                await mailboxes.wrote_link(
+                    session, mailbox_id=mailbox.id, item_id=link.item_id, join_url=link.current
+                )
 
     async def _restart(self, mailbox: mailboxes.Mailbox) -> mailboxes.Mailbox:
         now = self._clock()
@@ -226,6 +256,7 @@ class MailboxWatcher:
                 item_id=seen.item_id,
                 event_key=event_key,
                 now=self._clock(),
+                join_url=seen.join_url,
             )
         return int(followed)
 
@@ -236,7 +267,9 @@ class MailboxWatcher:
             )
         if event_key is None:
             return 0  # an item without Zoom, or one we never saw carry it
-        deleted = await self._calendar.delete(user_id=mailbox.user_id, event_key=event_key)
+        deleted = await self._calendar.delete(
+            user_id=mailbox.user_id, event_key=event_key, settled=True
+        )
         async with transaction(self._sessions) as session:
             await mailboxes.forget(session, mailbox_id=mailbox.id, item_id=item_id)
         return int(deleted)

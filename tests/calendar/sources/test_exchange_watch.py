@@ -30,7 +30,14 @@ from linkzoom.calendar.sources.watcher import MailboxWatcher, Polled
 from linkzoom.runtime import Runtime
 from linkzoom.store.db import transaction
 from linkzoom.store.mailbox_tables import WatchedMailbox
-from tests.calendar.harness import SandboxProcess, advance, align_clocks, drain, link_user
+from tests.calendar.harness import (
+    SandboxProcess,
+    advance,
+    align_clocks,
+    binding,
+    drain,
+    link_user,
+)
 from tests.calendar.test_runner import event
 from tests.support.clock import FakeClock
 from tests.support.ews import EwsMailbox, EwsServer, Weekly, start_ews_server
@@ -219,6 +226,42 @@ async def test_edited_twice_between_polls_is_one_zoom_update(watch: Watch) -> No
     await watch.poll()
     assert updates(watch) - updates_before == 1
     assert (watch.meeting(meeting_id) or {})["start_time"] == "2026-12-07T12:00:00Z"
+
+
+async def test_a_change_read_from_the_mailbox_is_due_at_once_without_the_debounce(
+    watch: Watch,
+) -> None:
+    # The poll already folded every edit since the previous one: the add-in's 2 s debounce
+    # would only spend the latency budget (poll interval + 2 s).
+    item_id, _ = await watch.turn_zoom_on("key-at-once", START)
+    await watch.poll()
+    watch.mailbox.update(item_id, start=START + timedelta(hours=5), end=START + timedelta(hours=6))
+    await watch.watcher().poll_due()
+    moved = await binding(watch.mirror, user_id=watch.user_id, event_key="key-at-once")
+    assert moved.due_at == watch.clock() and moved.settle_from is None
+    watch.mailbox.delete(item_id)
+    await watch.watcher().poll_due()
+    gone = await binding(watch.mirror, user_id=watch.user_id, event_key="key-at-once")
+    assert gone.desired.deleted and gone.due_at == watch.clock()
+
+
+async def test_the_loop_sleeps_until_the_next_mailbox_it_may_claim(watch: Watch) -> None:
+    now = watch.clock()
+    async with transaction(watch.runtime.sessions) as session:
+        assert await mailboxes.next_due(session, now=now) == now  # enrolled: due at once
+        await session.execute(
+            update(WatchedMailbox)
+            .where(WatchedMailbox.id == watch.mailbox_id)
+            .values(due_at=now + timedelta(seconds=40))
+        )
+        assert await mailboxes.next_due(session, now=now) == now + timedelta(seconds=40)
+        # Due, but another worker holds it: claimable when its lease ends.
+        await session.execute(
+            update(WatchedMailbox)
+            .where(WatchedMailbox.id == watch.mailbox_id)
+            .values(due_at=now, lease_owner="worker-2", lease_until=now + timedelta(seconds=7))
+        )
+        assert await mailboxes.next_due(session, now=now) == now + timedelta(seconds=7)
 
 
 @pytest.mark.one_database
