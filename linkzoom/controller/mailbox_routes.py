@@ -11,7 +11,7 @@ from starlette.routing import Route
 
 from linkzoom.addin.identity import addin_id
 from linkzoom.calendar.sources import admin as watch_admin
-from linkzoom.calendar.sources import exchange_config
+from linkzoom.calendar.sources import caldav_accounts, exchange_config
 from linkzoom.controller.models import Viewer
 from linkzoom.controller.web import action, page, redirect, render
 from linkzoom.problems import ValidationFailed
@@ -25,7 +25,12 @@ async def _page(request: Request, viewer: Viewer, *, status: int = 200, **extra:
     async with transaction(runtime.sessions) as session:
         source = await exchange_config.load(session, runtime.sealer)
         boxes = await watch_admin.statuses(session)
-    context: dict[str, Any] = {"errors": {}, "values": {}, "check": None} | extra
+    context: dict[str, Any] = {
+        "errors": {},
+        "values": {},
+        "check": None,
+        "caldav_check": None,
+    } | extra
     return render(
         request,
         "admin_mailboxes.html",
@@ -122,8 +127,48 @@ async def test_connection(request: Request, viewer: Viewer, form: dict[str, str]
     return await _page(request, viewer, check=outcome, values={"address": address})
 
 
+@action(admin=True)
+async def caldav(request: Request, viewer: Viewer, form: dict[str, str]) -> Response:
+    """Watch one user's CalDAV calendar, then open it once with the login given, so a wrong
+    URL or password shows now rather than at the first poll."""
+    runtime = request.app.state.runtime
+    user, url = form.get("user", "").strip(), form.get("url", "").strip()
+    login = form.get("login", "").strip()
+    password = form.get("password") or None  # empty: keep the stored one (write-only)
+    try:
+        async with transaction(runtime.sessions) as session:
+            await caldav_accounts.enrol(
+                session,
+                runtime.sealer,
+                username=user,
+                url=url,
+                login=login,
+                password=password,
+                actor=viewer.username,
+                now=runtime.clock(),
+            )
+    except ValidationFailed as exc:
+        # This form's password field is not the Exchange one: its own id on the page.
+        errors = {
+            ("caldav_password" if error.field == "password" else error.field): error.message
+            for error in exc.errors
+        }
+        values = {"user": user[:200], "url": url[:500], "login": login[:320]}
+        return await _page(request, viewer, status=422, errors=errors, values=values)
+    from linkzoom.calendar.sources.caldav_source import CaldavSource  # caldav: on demand
+
+    source = CaldavSource(caldav_accounts.Logins(runtime.sessions, runtime.sealer))
+    try:
+        problem = await source.check(caldav_accounts.collection_url(url))
+    finally:
+        source.close()
+    outcome = (problem is None, problem or f"Watching {url} for {user}; the calendar opened.")
+    return await _page(request, viewer, caldav_check=outcome)
+
+
 routes = [
     Route(MAILBOXES, mailboxes, methods=["GET"]),
+    Route(MAILBOXES + "/caldav", caldav, methods=["POST"]),
     Route(MAILBOXES + "/exchange", exchange, methods=["POST"]),
     Route(MAILBOXES + "/enrol", enrol, methods=["POST"]),
     Route(MAILBOXES + "/test", test_connection, methods=["POST"]),

@@ -3,6 +3,8 @@ shown again, field errors that keep what was typed, enrolment, and the per-mailb
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from sqlalchemy import select
 
@@ -10,10 +12,12 @@ from linkzoom.calendar.sources import exchange_config
 from linkzoom.runtime import Runtime
 from linkzoom.store.controller_tables import SealedSetting
 from linkzoom.store.db import transaction
+from linkzoom.store.mailbox_tables import WatchedMailbox
 from linkzoom.store.models import AuditEvent
 from tests.controller.conftest import NewBrowser, People
 from tests.controller.support import link
 from tests.support.ews import start_ews_server
+from tests.support.radicale import start_radicale
 
 PAGE = "/controller/admin/mailboxes"
 PASSWORD = "Service-account password 9!"
@@ -183,3 +187,33 @@ async def test_an_exchange_online_tenant_is_configured_for_app_only_oauth(
         assert not any("client secret" in str(detail) for detail in audit)
     finally:
         ews.close()
+
+
+async def test_a_caldav_calendar_is_enrolled_and_opened_once_with_its_login(
+    runtime_of: Runtime, people: People, new_browser: NewBrowser, tmp_path: Path
+) -> None:
+    radicale = start_radicale(tmp_path / "radicale", {"alice": "dav-password-1"})
+    try:
+        url = radicale.make_calendar("alice", "work")
+        root = await new_browser().signed_in("root")
+        form = {"user": "alice", "url": "http://dav.example.org/x/", "login": "", "password": ""}
+        refused = await root.post(PAGE + "/caldav", form)
+        assert refused.status_code == 422
+        assert "must be https: the password travels with every request" in refused.text
+        assert 'href="#login"' in refused.text and "CalDAV login</a>: is required" in refused.text
+        assert "Password or app password</a>: is required the first time" not in refused.text
+
+        wrong = form | {"url": url, "login": "alice", "password": "not-the-password"}
+        answer = await root.post(PAGE + "/caldav", wrong)
+        assert answer.status_code == 200
+        assert "refused the calendar&#39;s login" in answer.text
+        assert "not-the-password" not in answer.text
+        right = await root.post(PAGE + "/caldav", wrong | {"password": "dav-password-1"})
+        assert f"Watching {url} for alice; the calendar opened." in right.text
+        assert f'data-address="{url}"' in right.text and "alice · CalDAV" in right.text
+        async with transaction(runtime_of.sessions) as session:
+            rows = (await session.scalars(select(WatchedMailbox))).all()
+        assert len(rows) == 1 and rows[0].source == "caldav" and rows[0].login == "alice"
+        assert rows[0].secret is not None and b"dav-password-1" not in rows[0].secret
+    finally:
+        radicale.stop()

@@ -1,11 +1,13 @@
 """End to end: Zoom turned on through the add-in API, the event then moved only in the mailbox
-(Exchange, through the EWS stand-in), and the Zoom meeting follows — linkzoom run, the sandbox
-and the EWS endpoint as separate parties over loopback, configured with the CLI."""
+(Exchange through the EWS stand-in, or a real Radicale over CalDAV), and the Zoom meeting
+follows — linkzoom run, the sandbox and the calendar server as separate parties over loopback,
+configured with the CLI."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -13,8 +15,10 @@ from tests.e2e.calendar_support import path, wait_until
 from tests.e2e.compose_support import sql
 from tests.e2e.conftest import Deployment
 from tests.support.ews import EwsServer, start_ews_server
+from tests.support.radicale import start_radicale
 
 START = datetime.fromisoformat("2027-05-04T10:00:00+02:00")
+CALDAV_PASSWORD = "alice-app-password-7"
 ADDIN = "0b8e4c2a-6f1d-4e7a-9c3b-5a2d8e1f7c60"  # the property name Exchange files the notes under
 
 
@@ -108,3 +112,60 @@ def test_an_event_moved_only_in_the_mailbox_moves_the_zoom_meeting(
     deployment.services[0].stop()
     assert "shutdown failed" not in deployment.logs()
     assert "Traceback" not in deployment.logs()
+
+
+@pytest.mark.one_database
+def test_an_event_moved_only_on_the_caldav_server_moves_the_zoom_meeting(
+    deployment: Deployment, tmp_path: Path
+) -> None:
+    radicale = start_radicale(tmp_path / "radicale", {"alice": CALDAV_PASSWORD})
+    try:
+        url = radicale.make_calendar("alice", "work")
+        alice = deployment.login("alice")
+        deployment.link_zoom(alice, "alice@zoom.test")
+        key = "e2e-caldav-event"
+        body = {
+            "subject": "Design review",
+            "start": START.isoformat(),
+            "end": (START + timedelta(hours=1)).isoformat(),
+            "timezone": "Europe/Berlin",
+        }
+        answer = alice.put(path(key), json=body)
+        assert answer.status_code == 201, answer.text
+        meeting_id, link = answer.json()["zoom_meeting_id"], answer.json()["location"]
+        calendar = radicale.calendar("alice", url)
+
+        def event(start: datetime) -> str:
+            return "\r\n".join([
+                "BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//e2e//EN", "BEGIN:VEVENT",
+                "UID:design-review@e2e", "DTSTAMP:20270501T000000Z",
+                f"DTSTART;TZID=Europe/Berlin:{start:%Y%m%dT%H%M%S}",
+                f"DTEND;TZID=Europe/Berlin:{start + timedelta(hours=1):%Y%m%dT%H%M%S}",
+                "SUMMARY:Design review", f"LOCATION:{link}", f"X-LINKZOOM-EVENT:{key}",
+                "END:VEVENT", "END:VCALENDAR", "",
+            ])  # fmt: skip
+
+        calendar.add_event(event(START))
+        enrolled = deployment.cli(
+            "mailboxes", "caldav", "alice", "--url", url, "--login", "alice", "--password-stdin",
+            stdin=CALDAV_PASSWORD + "\n",
+        )  # fmt: skip
+        assert f"watching the CalDAV calendar {url} of alice" in enrolled
+        wait_until(
+            lambda: "1 change(s)" in deployment.cli("mailboxes", "status"),
+            what="the first listing",
+            timeout=30.0,
+        )
+        calendar.add_event(event(START + timedelta(days=2)))  # another client moves it
+
+        def moved() -> bool:
+            meetings = deployment.control("GET", "/meetings")["meetings"]
+            found = [m for m in meetings if m["id"] == meeting_id]
+            return bool(found) and found[0]["start_time"] == "2027-05-06T08:00:00Z"
+
+        wait_until(moved, what="the Zoom meeting to move", timeout=30.0)
+        assert CALDAV_PASSWORD not in deployment.logs()
+        sealed = sql(deployment, "SELECT secret FROM watched_mailboxes")
+        assert sealed and all(CALDAV_PASSWORD.encode() not in bytes(v) for (v,) in sealed)
+    finally:
+        radicale.stop()

@@ -35,6 +35,12 @@ def _context(user_id: int, mailbox_id: int) -> bytes:
     return preference_context(user_id, "linkzoom.caldav", str(mailbox_id))
 
 
+def collection_url(url: str) -> str:
+    """A collection's URL ends with a slash; servers answer either, the watch keys on this one."""
+    url = url.strip()
+    return url if url.endswith("/") or not url else url + "/"
+
+
 def check(*, url: str, login: str, password: str | None) -> None:
     errors = []
     parts = urlsplit(url)
@@ -67,9 +73,7 @@ async def enrol(
 ) -> int:
     """Watch the CalDAV calendar at ``url`` for ``username``; ``password`` ``None`` keeps the
     stored one (it is required the first time)."""
-    url = url.strip()
-    if not url.endswith("/"):
-        url += "/"  # a collection's URL; the server answers either, the sync state is per URL
+    url = collection_url(url)
     check(url=url, login=login, password=password)
     user = await session.scalar(
         select(User).where(User.username == username, User.disabled_at.is_(None))
