@@ -14,6 +14,7 @@ after ``[storage] max_sync_token_age``): the next sync from an old token is answ
 
 from __future__ import annotations
 
+import json
 import shutil
 import sys
 from collections.abc import Mapping
@@ -24,6 +25,26 @@ from typing import Any
 from caldav.davclient import DAVClient
 
 from tests.support.processes import Process, free_port, python_env
+
+
+# Radicale's rights file (its "from_file" rights backend; first matching section wins): users
+# own their principal and calendars, except calendars named ro-…, which they may only read.
+RIGHTS = """\
+[read-only-calendars]
+user: .+
+collection: {user}/ro-[^/]+
+permissions: r
+
+[own-calendars]
+user: .+
+collection: {user}(/[^/]+)?
+permissions: RrWw
+
+[root]
+user: .+
+collection:
+permissions: R
+"""
 
 
 @dataclass
@@ -48,6 +69,19 @@ class RadicaleServer:
         client: Any = self.client(user)
         return client.calendar(url=url)
 
+    def seed_calendar(self, user: str, name: str, objects: Mapping[str, str]) -> str:
+        """A calendar written straight into the storage folder, as Radicale's multifilesystem
+        backend keeps it (a folder per collection, ``.Radicale.props``, one ``.ics`` per
+        object): how a test makes a calendar its user may only read. Its URL."""
+        folder = self.storage / "collection-root" / user / name
+        folder.mkdir(parents=True)
+        (folder / ".Radicale.props").write_text(
+            json.dumps({"D:displayname": name, "tag": "VCALENDAR"})
+        )
+        for uid, data in objects.items():
+            (folder / f"{uid}.ics").write_text(data)
+        return f"{self.url}/{user}/{name}/"
+
     def forget_sync_tokens(self) -> None:
         for folder in self.storage.rglob("sync-token"):
             if folder.is_dir() and folder.parent.name == ".Radicale.cache":
@@ -62,6 +96,8 @@ def start_radicale(folder: Path, passwords: Mapping[str, str]) -> RadicaleServer
     storage = folder / "collections"
     users = folder / "users"
     users.write_text("".join(f"{user}:{password}\n" for user, password in passwords.items()))
+    rights = folder / "rights"
+    rights.write_text(RIGHTS)
     port = free_port()
     config = folder / "config"
     config.write_text(
@@ -72,7 +108,8 @@ def start_radicale(folder: Path, passwords: Mapping[str, str]) -> RadicaleServer
         f"htpasswd_filename = {users}\n"
         "htpasswd_encryption = plain\n"
         "[rights]\n"
-        "type = owner_only\n"
+        "type = from_file\n"
+        f"file = {rights}\n"
         "[storage]\n"
         f"filesystem_folder = {storage}\n"
         "[logging]\n"

@@ -109,6 +109,10 @@ class WriteConflict(SourceError):
     """An item kept changing under a write-back (a 412 at every try)."""
 
 
+class WriteRefused(SourceError):
+    """The server does not let us write the item (a read-only or shared calendar)."""
+
+
 class MailboxUnavailable(SourceError):
     """The mailbox is gone, or the service account may not open it: not worth retrying soon."""
 

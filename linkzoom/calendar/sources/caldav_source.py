@@ -42,6 +42,7 @@ from linkzoom.calendar.sources.base import (
     SourceError,
     SyncStateInvalid,
     WriteConflict,
+    WriteRefused,
     join_url_in,
     marks_of,
 )
@@ -147,6 +148,8 @@ class CaldavSource:
                     return
                 except dav_error.ETagMismatchError:
                     continue  # edited meanwhile: read their version and edit that
+                except (dav_error.AuthorizationError, dav_error.PutError) as exc:
+                    raise WriteRefused("The CalDAV server does not let us edit the event.") from exc
             raise WriteConflict("The event kept changing while its Zoom link was written.")
 
     @contextmanager

@@ -47,6 +47,7 @@ from linkzoom.calendar.sources.base import (
     SourceError,
     SyncStateInvalid,
     WriteConflict,
+    WriteRefused,
 )
 from linkzoom.calendar.store import by_meeting
 from linkzoom.problems import Problem
@@ -180,8 +181,11 @@ class MailboxWatcher:
 
     async def _write_links(self, mailbox: mailboxes.Mailbox, writer: LinkWriter) -> None:
         """Put each meeting's current join link into the items that show an older one (a
-        recreated meeting, a new passcode). An item edited under every try is left for the
-        next poll, which sees their edit first."""
+        recreated meeting, a new passcode), where the server allows it. An item edited under
+        every try is left for the next poll, which sees their edit first; one the server will
+        not let us edit (a read-only calendar) is not tried again for this link; any other
+        failure is tried again at the next poll. None of them fails the poll: the sync is
+        what matters, and it is done."""
         async with transaction(self._sessions) as session:
             stale = await mailboxes.stale_links(
                 session, mailbox_id=mailbox.id, user_id=mailbox.user_id
@@ -198,6 +202,13 @@ class MailboxWatcher:
             except WriteConflict:
                 log.info("calendar item kept changing; link written later",
                          extra={"mailbox_id": mailbox.id})  # fmt: skip
+                continue
+            except WriteRefused as exc:
+                log.info("calendar item not writable; link left as it is",
+                         extra={"mailbox_id": mailbox.id, "error": str(exc)})  # fmt: skip
+            except SourceError as exc:
+                log.warning("writing a calendar link failed",
+                            extra={"mailbox_id": mailbox.id, "error": str(exc)})  # fmt: skip
                 continue
             async with transaction(self._sessions) as session:
                 await mailboxes.wrote_link(

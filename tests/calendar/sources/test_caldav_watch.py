@@ -376,3 +376,61 @@ async def test_two_workers_share_calendars_and_apply_each_change_once(
         ]
     finally:
         source.close()
+
+
+@pytest.mark.one_database
+async def test_a_read_only_calendar_is_still_watched_and_its_link_left_alone(
+    runtime: Runtime,
+    sandbox: SandboxProcess,
+    clock: FakeClock,
+    radicale: RadicaleServer,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    align_clocks(sandbox, clock)
+    user_id = await link_user(runtime, sandbox, "alice")
+    mirror = mirror_of(runtime)
+    answer = await mirror.service.put(user_id=user_id, event_key="ro", event=event(START, 60))
+    assert answer.binding.confirmed is not None
+    meeting_id, link = answer.binding.confirmed.meeting_id, answer.binding.confirmed.join_url
+    url = radicale.seed_calendar(
+        "alice", f"ro-{id(runtime)}", {"ro": ical("ro@tests", START, marker="ro", location=link)}
+    )
+    async with transaction(runtime.sessions) as session:
+        mailbox_id = await caldav_accounts.enrol(
+            session, runtime.sealer, username="alice", url=url, login="alice",
+            password=PASSWORD, actor="test", now=clock(),
+        )  # fmt: skip
+    source = CaldavSource(Logins(runtime.sessions, runtime.sealer))
+    watch = DavWatch(
+        runtime=runtime, mirror=mirror, sandbox=sandbox, clock=clock, radicale=radicale,
+        source=source, user_id=user_id, url=url, mailbox_id=mailbox_id,
+    )  # fmt: skip
+    try:
+        assert await watch.poll() == 1
+        register(runtime)
+        fired = sandbox.control("POST", f"/meetings/{meeting_id}/delete", json={})
+        async with transaction(runtime.sessions) as session:
+            await runtime.webhooks._handlers[fired["event"]["event"]](
+                session, fired["event"]["payload"]
+            )
+        await drain(mirror, clock)
+        await watch.poll()  # the PUT is refused (403): the poll is still fine
+        sent: list[str] = []
+        original = DAVClient.request
+
+        def counting(self: Any, url: str, method: str = "GET", *args: Any, **kwargs: Any) -> Any:
+            sent.append(method)
+            return original(self, url, method, *args, **kwargs)
+
+        monkeypatch.setattr(DAVClient, "request", counting)
+        await watch.poll()
+        assert sent == ["REPORT"]  # refused once: not tried again for this link
+        stored = watch.calendar.get_event_by_uid("ro@tests").icalendar_component
+        assert str(stored["LOCATION"]) == link  # as it was: the server would not take the new one
+        async with transaction(runtime.sessions) as session:
+            row = await session.scalar(
+                select(WatchedMailbox).where(WatchedMailbox.id == mailbox_id)
+            )
+        assert row is not None and row.status == mailboxes.OK and row.last_error is None
+    finally:
+        source.close()
