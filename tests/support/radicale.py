@@ -107,6 +107,10 @@ def start_radicale(folder: Path, passwords: Mapping[str, str]) -> RadicaleServer
         "type = htpasswd\n"
         f"htpasswd_filename = {users}\n"
         "htpasswd_encryption = plain\n"
+        # No pause after a refused login (Radicale's guard against guessing, 1 s by default):
+        # a new caldav client's first request goes without credentials, to learn the scheme
+        # from the 401, and the tests make many clients.
+        "delay = 0\n"
         "[rights]\n"
         "type = from_file\n"
         f"file = {rights}\n"
