@@ -26,7 +26,6 @@ from caldav.davclient import DAVClient
 
 from tests.support.processes import Process, free_port, python_env
 
-
 # Radicale's rights file (its "from_file" rights backend; first matching section wins): users
 # own their principal and calendars, except calendars named ro-…, which they may only read.
 RIGHTS = """\
