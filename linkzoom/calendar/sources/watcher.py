@@ -11,9 +11,11 @@ debounced and idempotent, so an item seen twice costs nothing at Zoom.
 
 Only then is the new sync state stored: a worker killed in between replays the same changes
 (at least once), which the mirror absorbs. The binding is found by the add-in's event key (in
-the item's custom properties), else by the Zoom meeting id of a join link; an event whose
-binding linkzoom does not hold (Zoom off, or a link pasted by hand) is left alone — the watch
-never creates a meeting.
+the item's custom properties, or CalDAV's ``X-LINKZOOM-EVENT``), else by the Zoom meeting id of
+a join link; an event whose binding linkzoom does not hold (Zoom off, or a link pasted by hand)
+is left alone — the watch never creates a meeting. A source that can write items
+(:class:`~linkzoom.calendar.sources.base.LinkWriter`, CalDAV) then gets the current join link
+into the items that show an older one.
 
 ==================================  ==================================================
 the source says                     then
