@@ -35,6 +35,11 @@ MIN_YEAR, MAX_YEAR = 1900, 2999
 MAX_LENGTH = timedelta(days=366)
 TOO_LONG = "the event may last at most 366 days"
 DEFAULT_TOPIC = "Zoom meeting"
+# A moment: an event with a start and no length (DTSTART alone, or DTEND equal to it; RFC 5545
+# §3.6.1 gives such an event no duration, and Outlook allows zero-minute appointments). Zoom
+# schedules in whole minutes and shows a length, so the meeting lasts this long (Outlook's
+# default meeting length); the calendar keeps showing the moment.
+MOMENT = timedelta(minutes=30)
 
 
 @dataclass(frozen=True, kw_only=True)

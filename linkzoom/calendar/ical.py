@@ -5,11 +5,15 @@ RECURRENCE-ID) and the VTIMEZONEs they use; ``X-`` components are ignored, anyth
 refused. Times are read as wall-clock values in their TZID, which may be an IANA name, a Windows
 name as Exchange writes it, or any name a VTIMEZONE defines (see :mod:`linkzoom.calendar.zones`).
 Floating times and all-day dates are read in ``X-WR-TIMEZONE`` or the caller's default zone. The
-end is DTEND or DURATION (nominal days keep the wall-clock time, as RFC 5545 says).
+end is DTEND or DURATION (nominal days keep the wall-clock time, as RFC 5545 says); an event
+with no length (neither, or DTEND equal to DTSTART) is a moment and gets a meeting of
+:data:`~linkzoom.calendar.event.MOMENT`, an all-day one a day. A body holding only
+RECURRENCE-ID occurrences (someone invited to some of a series) mirrors what is there.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from typing import Any
@@ -20,6 +24,7 @@ import icalendar
 from linkzoom.calendar.event import (
     MAX_EDITS,
     MAX_LENGTH,
+    MOMENT,
     TOO_LONG,
     CalendarEvent,
     before,
@@ -54,7 +59,7 @@ def event_from_ical(data: bytes, *, default_timezone: str | None = None) -> Cale
             raise _fail(f"body.{name}", "is not supported: send one event's VEVENTs")
     events = [c for c in components if c.name == "VEVENT"]
     masters = [e for e in events if "RECURRENCE-ID" not in e]
-    if len(masters) != 1:
+    if len(masters) > 1 or not events:
         raise _fail("body.VEVENT", "must be one event: its master VEVENT and its overrides")
     if len({str(e.get("UID")) for e in events}) != 1:
         raise _fail("VEVENT.UID", "every VEVENT must belong to the same event (one UID)")
@@ -66,6 +71,10 @@ def event_from_ical(data: bytes, *, default_timezone: str | None = None) -> Cale
         {str(c.get("TZID")): c for c in components if c.name == "VTIMEZONE"},
         named_zone(str(floating)) if floating else None,
     )
+    if not masters:
+        # Only some occurrences, as a CalDAV server stores them for someone invited to those
+        # alone: mirror what is there.
+        return reader.instances(events)
     return reader.event(masters[0], [e for e in events if e is not masters[0]])
 
 
@@ -84,10 +93,12 @@ class _Reader:
         zone = self.event_zone(master["DTSTART"], raw_start, recurring="RRULE" in master)
         start = _aware(raw_start, zone)
         end = self.end(master, start, zone, "VEVENT")
-        if end is None:
+        if end is None or end == start:
+            # No length: a DATE-TIME start is a moment (RFC 5545 3.6.1), a DATE one day.
             if isinstance(raw_start, datetime):
-                raise _fail("VEVENT.DTEND", "DTEND or DURATION is required")
-            end = _aware(raw_start + timedelta(days=1), zone)
+                end = start + MOMENT
+            else:
+                end = _aware(raw_start + timedelta(days=1), zone)
         if not before(start, end):
             raise _fail("VEVENT.DTEND", "must be after DTSTART")
         if end - start > MAX_LENGTH:
@@ -106,6 +117,16 @@ class _Reader:
             or any(_this_and_future(o) for o in overrides),
             edits=tuple(edits),
         )
+
+    def instances(self, events: list[Any]) -> CalendarEvent:
+        """Occurrences without their series: one is an event of its own; several, whose rule
+        is not here, a meeting with no fixed time (what Zoom offers for times it cannot list)."""
+        live = [e for e in events if str(e.get("STATUS", "")).upper() != "CANCELLED"]
+        if not live:
+            raise _fail("VEVENT.STATUS", "every occurrence is cancelled: DELETE its Zoom meeting")
+        found = sorted((self.event(e, []) for e in live), key=lambda event: event.start)
+        first = found[0]
+        return first if len(found) == 1 else replace(first, extra_dates=True)
 
     def moment(self, prop: Any, field: str, tzid: object = None) -> datetime | date:
         """A DATE, or an aware DATE-TIME read in its TZID (wall-clock time kept)."""
@@ -201,6 +222,8 @@ class _Reader:
             if "DTSTART" in event:
                 start = _aware(self.moment(event["DTSTART"], "VEVENT.DTSTART"), zone)
             end = self.end(event, start, zone, "VEVENT")
+            if end is not None and end == start:
+                end = start + MOMENT  # an occurrence made a moment
             if end is not None and not before(start, end):
                 raise _fail("VEVENT.DTEND", "must be after DTSTART")
             if end is not None and end - start > MAX_LENGTH:

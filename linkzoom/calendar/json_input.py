@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 from linkzoom.calendar.event import (
     MAX_EDITS,
     MAX_LENGTH,
+    MOMENT,
     TOO_LONG,
     CalendarEvent,
     before,
@@ -57,6 +58,8 @@ def event_from_json(data: dict[str, Any]) -> CalendarEvent:
     end = _moment(data.get("end"), "end", zone, all_day, fail, required=not all_day)
     if all_day and start is not None and end is None:
         end = _midnight(start.date() + timedelta(days=1), start.tzinfo)
+    if start is not None and end is not None and end == start and not all_day:
+        end = start + MOMENT  # a zero-minute appointment
     if start is not None and end is not None and not before(start, end):
         fail("end", "must be after start")
     elif start is not None and end is not None and end - start > MAX_LENGTH:

@@ -9,7 +9,7 @@ import pytest
 
 from linkzoom.calendar.event import desired_from_event
 from linkzoom.calendar.ical import event_from_ical
-from linkzoom.calendar.models import EXACT, NO_FIXED_TIME_MAPPING, OccurrenceEdit
+from linkzoom.calendar.models import EXACT, NO_FIXED_TIME_MAPPING, SCHEDULED, OccurrenceEdit
 from linkzoom.problems import ValidationFailed
 
 EUROPE_VTIMEZONE = """BEGIN:VTIMEZONE
@@ -165,7 +165,27 @@ def test_utc_series_stays_in_utc_and_rdate_means_no_fixed_time() -> None:
         ),
         (calendar(vevent("DTSTART:garbage", "DTEND:20270101T090000Z")), "VEVENT.DTSTART"),
         (calendar(vevent("DTEND:20270101T090000Z")), "VEVENT.DTSTART"),
-        (calendar(vevent("DTSTART:20270101T090000Z")), "VEVENT.DTEND"),
+        (
+            calendar(
+                vevent("DTSTART:20270101T090000Z", "DURATION:PT1H", "RRULE:FREQ=WEEKLY;BYDAYY=MO")
+            ),
+            "VEVENT.RRULE",
+        ),
+        (
+            calendar(
+                vevent("DTSTART:20270101T090000Z", "DURATION:PT1H"),
+                vevent("DTSTART:20270102T090000Z", "DURATION:PT1H"),
+            ),
+            "body.VEVENT",
+        ),  # two masters for one UID
+        (
+            calendar(
+                vevent(
+                    "RECURRENCE-ID:20270101T090000Z", "DTSTART:20270101T090000Z", "STATUS:CANCELLED"
+                )
+            ),
+            "VEVENT.STATUS",
+        ),  # only cancelled occurrences
         (calendar(vevent("DTSTART:20270101T090000Z", "DTEND:20270101T080000Z")), "VEVENT.DTEND"),
         (
             calendar(vevent("DTSTART;TZID=Mars/Base:20270101T090000", "DURATION:PT1H")),
@@ -202,3 +222,65 @@ def test_bad_calendars_name_the_property(body: bytes, field: str) -> None:
     with pytest.raises(ValidationFailed) as caught:
         event_from_ical(body)
     assert [e.field for e in caught.value.errors] == [field]
+
+
+# -- valid events that were refused (RFC 5545 calls them valid) -----------------------------
+
+
+@pytest.mark.parametrize("end", [None, "DTEND:20270104T090000Z"])
+def test_a_moment_gets_a_meeting_of_half_an_hour(end: str | None) -> None:
+    # RFC 5545 3.6.1: a DATE-TIME DTSTART without DTEND or DURATION is a moment.
+    lines = ["DTSTART:20270104T090000Z", "SUMMARY:Call Bob", *([end] if end else [])]
+    event = event_from_ical(calendar(vevent(*lines)))
+    assert event.start == datetime(2027, 1, 4, 9, tzinfo=UTC)
+    assert event.end == datetime(2027, 1, 4, 9, 30, tzinfo=UTC)
+    assert desired_from_event(event).series.duration == 30
+
+
+def test_a_date_without_an_end_is_one_day() -> None:
+    body = calendar("X-WR-TIMEZONE:Europe/Berlin", vevent("DTSTART;VALUE=DATE:20270104"))
+    event = event_from_ical(body)
+    assert event.all_day and (event.end - event.start).days == 1
+
+
+def test_an_occurrence_made_a_moment_inside_an_ordinary_series() -> None:
+    body = calendar(
+        vevent("DTSTART:20270104T090000Z", "DTEND:20270104T100000Z", "RRULE:FREQ=DAILY;COUNT=5"),
+        vevent(
+            "RECURRENCE-ID:20270106T090000Z", "DTSTART:20270106T090000Z", "DTEND:20270106T090000Z"
+        ),
+    )
+    event = event_from_ical(body)
+    moved = datetime(2027, 1, 6, 9, tzinfo=UTC)
+    assert event.edits == (OccurrenceEdit(original_start=moved, start=moved, duration=30),)
+    assert desired_from_event(event).mapping == EXACT
+
+
+def test_one_occurrence_without_its_series_is_an_event_of_its_own() -> None:
+    # What a CalDAV server stores for someone invited to one occurrence only.
+    body = calendar(
+        vevent(
+            "RECURRENCE-ID:20270111T090000Z",
+            "DTSTART:20270111T100000Z",
+            "DTEND:20270111T110000Z",
+            "SUMMARY:Planning (this week only)",
+        )
+    )
+    event = event_from_ical(body)
+    assert (event.start, event.end) == (
+        datetime(2027, 1, 11, 10, tzinfo=UTC),
+        datetime(2027, 1, 11, 11, tzinfo=UTC),
+    )
+    desired = desired_from_event(event)
+    assert desired.series.type == SCHEDULED and desired.series.start == event.start
+
+
+def test_several_occurrences_without_their_series_fall_back_to_no_fixed_time() -> None:
+    body = calendar(
+        vevent("RECURRENCE-ID:20270118T090000Z", "DTSTART:20270118T090000Z", "DURATION:PT1H"),
+        vevent("RECURRENCE-ID:20270111T090000Z", "DTSTART:20270111T090000Z", "DURATION:PT1H"),
+        vevent("RECURRENCE-ID:20270125T090000Z", "STATUS:CANCELLED", "DTSTART:20270125T090000Z"),
+    )
+    event = event_from_ical(body)
+    assert event.start == datetime(2027, 1, 11, 9, tzinfo=UTC)  # the earliest live one
+    assert desired_from_event(event).mapping == NO_FIXED_TIME_MAPPING

@@ -75,8 +75,10 @@ def test_long_subjects_are_shortened_to_zooms_limit() -> None:
 @pytest.mark.parametrize(
     ("changes", "field"),
     [
-        ({"end": "2026-12-01T09:00:00+01:00"}, "end"),
-        ({"end": "2026-12-01T10:00:00+01:00"}, "end"),
+        (
+            {"end": "2026-12-01T09:00:00+01:00"},
+            "end",
+        ),  # before the start (an equal end is a moment)
         ({"timezone": "Mars/Olympus_Mons"}, "timezone"),
         ({"timezone": None}, "timezone"),
         ({"start": "2026-12-01T10:00:00"}, "start"),
@@ -98,3 +100,17 @@ def test_bad_input_names_the_field(changes: dict[str, Any], field: str) -> None:
     with pytest.raises(ValidationFailed) as caught:
         event_from_json(BASE | changes)
     assert field in [e.field for e in caught.value.errors]
+
+
+def test_a_zero_minute_appointment_gets_a_meeting_of_half_an_hour() -> None:
+    # Outlook allows appointments whose end is their start.
+    event = event_from_json(
+        {"start": "2027-01-04T09:00:00+01:00", "end": "2027-01-04T09:00:00+01:00",
+         "timezone": "Europe/Berlin"}
+    )  # fmt: skip
+    assert desired_from_event(event).series.duration == 30
+    with pytest.raises(ValidationFailed, match="must be after start"):
+        event_from_json(
+            {"start": "2027-01-04T09:00:00+01:00", "end": "2027-01-04T08:59:00+01:00",
+             "timezone": "Europe/Berlin"}
+        )  # fmt: skip

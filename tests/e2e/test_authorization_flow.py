@@ -25,6 +25,7 @@ def sql(deployment: Deployment, statement: str, **params: object) -> list[tuple[
     return rows
 
 
+@pytest.mark.one_database
 def test_link_zoom_through_consent_and_see_it_linked(deployment: Deployment) -> None:
     api = deployment.login("alice")
     me = api.get("/api/v1/me").json()
@@ -132,6 +133,7 @@ def test_a_my_account_link_opened_in_another_browser_links_nothing(
     assert sql(deployment, "SELECT count(*) FROM zoom_grants")[0][0] == 0
 
 
+@pytest.mark.one_database
 def test_a_claim_is_spent_once_and_only_by_the_device_that_asked(
     deployment: Deployment,
 ) -> None:
@@ -196,6 +198,7 @@ def test_expired_access_token_is_refreshed_quietly(deployment: Deployment) -> No
     assert stats["refreshes"] == 1
 
 
+@pytest.mark.one_database
 def test_spent_grant_answers_not_linked_and_keeps_the_row(deployment: Deployment) -> None:
     api = deployment.login("alice")
     deployment.link_zoom(api, "alice@zoom.test")
@@ -223,6 +226,7 @@ def test_spent_grant_answers_not_linked_and_keeps_the_row(deployment: Deployment
     assert sql(deployment, "SELECT count(*) FROM preferences")[0][0] == 1
 
 
+@pytest.mark.one_database
 def test_yearly_reauthorization_is_required_and_nothing_refreshed(deployment: Deployment) -> None:
     api = deployment.login("alice")
     deployment.link_zoom(api, "alice@zoom.test")
@@ -240,6 +244,7 @@ def test_yearly_reauthorization_is_required_and_nothing_refreshed(deployment: De
     assert api.get("/api/v1/zoom/account").status_code == 200
 
 
+@pytest.mark.one_database
 def test_connecting_another_zoom_account_revokes_the_first(deployment: Deployment) -> None:
     api = deployment.login("alice")
     deployment.link_zoom(api, "alice@zoom.test")
@@ -252,6 +257,7 @@ def test_connecting_another_zoom_account_revokes_the_first(deployment: Deploymen
     assert sql(deployment, "SELECT count(*) FROM zoom_grants")[0][0] == 1
 
 
+@pytest.mark.one_database
 def test_disconnect_revokes_at_zoom_and_erases_locally(deployment: Deployment) -> None:
     api = deployment.login("alice")
     deployment.link_zoom(api, "alice@zoom.test")

@@ -105,6 +105,7 @@ def test_a_burst_of_edits_is_one_zoom_call_and_a_return_to_zoom_state_is_none(
     assert len(zoom_requests(calendar, "PATCH", meeting_id)) == 1
 
 
+@pytest.mark.one_database
 def test_recurring_event_from_exchange_with_occurrence_edits(calendar: CalendarDeployment) -> None:
     api = calendar.alice
     answer = api.put(
@@ -128,6 +129,56 @@ def test_recurring_event_from_exchange_with_occurrence_edits(calendar: CalendarD
     assert yearly.status_code == 201 and yearly.json()["recurrence_mapping"] == "no-fixed-time"
     assert calendar.meeting(yearly.json()["zoom_meeting_id"])["type"] == 3
     assert assert_spec_valid(calendar) >= 1
+
+
+def ics(*vevents: list[str]) -> bytes:
+    lines = ["BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//e2e//EN"]
+    for body in vevents:
+        lines += ["BEGIN:VEVENT", "UID:valid@e2e", "DTSTAMP:20270101T000000Z", *body, "END:VEVENT"]
+    return "\r\n".join([*lines, "END:VCALENDAR", ""]).encode()
+
+
+@pytest.mark.one_database
+def test_valid_events_once_refused_are_mirrored(calendar: CalendarDeployment) -> None:
+    api = calendar.alice
+
+    def put(key: str, body: bytes) -> dict[str, Any]:
+        answer = api.put(path(key), content=body, headers={"content-type": "text/calendar"})
+        assert answer.status_code == 201, answer.text
+        wait_status(api, key, "synced")
+        found: dict[str, Any] = answer.json() | {
+            "meeting": calendar.meeting(answer.json()["zoom_meeting_id"])
+        }
+        return found
+
+    # A moment (DTSTART alone, RFC 5545 3.6.1): a half-hour meeting at that time.
+    moment = put("moment", ics(["DTSTART;TZID=Europe/Berlin:20270504T100000", "SUMMARY:Call"]))
+    assert moment["meeting"]["start_time"] == "2027-05-04T08:00:00Z"
+    assert moment["meeting"]["duration"] == 30
+    # One occurrence without its series (an invitation to that one): an event of its own.
+    single = put("occurrence", ics([
+        "RECURRENCE-ID:20270511T080000Z", "DTSTART:20270511T090000Z",
+        "DTEND:20270511T100000Z", "SUMMARY:This week only",
+    ]))  # fmt: skip
+    assert single["meeting"]["type"] == 2
+    assert (single["meeting"]["start_time"], single["meeting"]["duration"]) == (
+        "2027-05-11T09:00:00Z", 60,
+    )  # fmt: skip
+    # An occurrence made a moment inside an ordinary series: exact, that occurrence half an hour.
+    series = put("moment-override", ics(
+        ["DTSTART:20270517T080000Z", "DTEND:20270517T090000Z", "RRULE:FREQ=DAILY;COUNT=4"],
+        ["RECURRENCE-ID:20270519T080000Z", "DTSTART:20270519T120000Z", "DTEND:20270519T120000Z"],
+    ))  # fmt: skip
+    assert series["recurrence_mapping"] == "exact"
+    starts = [(o["start_time"], o["duration"]) for o in series["meeting"]["occurrences"]]
+    assert ("2027-05-19T12:00:00Z", 30) in starts and len(starts) == 4
+    # Several occurrences without their series: no rule to give Zoom, said in the answer.
+    several = put("occurrences", ics(
+        ["RECURRENCE-ID:20270601T080000Z", "DTSTART:20270601T080000Z", "DURATION:PT1H"],
+        ["RECURRENCE-ID:20270608T080000Z", "DTSTART:20270608T090000Z", "DURATION:PT1H"],
+    ))  # fmt: skip
+    assert several["recurrence_mapping"] == "no-fixed-time" and several["meeting"]["type"] == 3
+    assert assert_spec_valid(calendar) >= 4
 
 
 def test_zoom_side_changes_arrive_as_webhooks_and_the_calendar_wins(
@@ -199,6 +250,7 @@ def test_a_zoom_blip_on_create_is_retried_within_the_request(calendar: CalendarD
     calendar.control("DELETE", "/faults")
 
 
+@pytest.mark.one_database
 def test_each_user_sees_only_their_own_events(calendar: CalendarDeployment) -> None:
     alice, bob = calendar.alice, calendar.bob
     mine = alice.put(path("private"), json=event()).json()

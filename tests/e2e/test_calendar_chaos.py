@@ -31,7 +31,7 @@ from tests.e2e.calendar_support import (
 from tests.support.databases import PostgresTemplates, SqliteTemplates, postgres_url
 
 EVENTS = 300
-CHAOS_SECONDS = 12  # long enough for several worker kills; the suite has a 10-minute budget
+CHAOS_SECONDS = 9  # long enough for several worker kills; the suite has a 10-minute budget
 WEEKDAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
 FAULTS = [  # about 5 % of all Zoom calls, evaluated in order
     {"path_regex": "^/v2/", "status": 503, "probability": 0.015},

@@ -26,6 +26,7 @@ def run(
     )
 
 
+@pytest.mark.one_database
 def test_migrate_users_zoom_switch_and_key_rotation(database_url: str, tmp_path: Path) -> None:
     env = python_env({"LINKZOOM_DATABASE_URL": database_url, "LINKZOOM_VAR_DIR": str(tmp_path)})
     assert run(env, "migrate").returncode == 0

@@ -292,6 +292,7 @@ def _assert_resets_at_midnight(response: httpx.Response) -> None:
     assert "resets at" in response.json()["detail"] and "00:00 UTC" in response.json()["detail"]
 
 
+@pytest.mark.one_database
 def test_time_zones_across_a_dst_change(deployment: Deployment) -> None:
     alice = linked(deployment, "alice")
     sql(deployment, "UPDATE users SET timezone = 'America/New_York' WHERE username = 'alice'")

@@ -34,6 +34,7 @@ def slow(deployment: Deployment, method: str, latency_ms: int) -> None:
     )
 
 
+@pytest.mark.one_database
 def test_lost_create_answers(deployment: Deployment) -> None:
     alice = deployment.login("alice")
     deployment.link_zoom(alice, "alice@zoom.test")

@@ -81,6 +81,7 @@ async def test_throttle_blocks_user_then_lifts(runtime: Runtime, clock: FakeCloc
     ).username == "alice"
 
 
+@pytest.mark.one_database
 async def test_a_stranger_guessing_cannot_lock_the_user_out_as_fast(
     runtime: Runtime, clock: FakeClock
 ) -> None:

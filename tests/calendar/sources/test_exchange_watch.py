@@ -228,6 +228,7 @@ async def test_edited_twice_between_polls_is_one_zoom_update(watch: Watch) -> No
     assert (watch.meeting(meeting_id) or {})["start_time"] == "2026-12-07T12:00:00Z"
 
 
+@pytest.mark.one_database
 async def test_a_change_read_from_the_mailbox_is_due_at_once_without_the_debounce(
     watch: Watch,
 ) -> None:
@@ -288,6 +289,7 @@ async def test_occurrences_and_rules_changed_in_the_mailbox_reach_the_series(wat
     assert "2026-12-14T11:00:00Z" in starts and "2026-12-21T09:00:00Z" not in starts
 
 
+@pytest.mark.one_database
 async def test_an_invalid_sync_state_lists_again_without_duplicates_or_wrong_deletes(
     watch: Watch,
 ) -> None:
@@ -309,6 +311,7 @@ async def test_an_invalid_sync_state_lists_again_without_duplicates_or_wrong_del
 
 
 @pytest.mark.one_database
+@pytest.mark.one_database
 async def test_a_busy_server_is_waited_out_for_the_time_it_names(watch: Watch) -> None:
     await watch.turn_zoom_on("key-busy", START)
     watch.ews.busy(times=1, back_off_ms=30_000)
@@ -324,6 +327,7 @@ async def test_a_busy_server_is_waited_out_for_the_time_it_names(watch: Watch) -
     assert [p.status for p in await watch.watcher().poll_due()] == ["ok"]
 
 
+@pytest.mark.one_database
 @pytest.mark.one_database
 async def test_a_denied_mailbox_is_reported_and_not_retried_hot(watch: Watch) -> None:
     watch.ews.deny(watch.mailbox.address)
@@ -362,6 +366,7 @@ async def test_a_worker_killed_before_storing_the_state_replays_without_a_duplic
     assert len([m for m in watch.sandbox.meetings() if m["id"] == meeting_id]) == 1
 
 
+@pytest.mark.one_database
 @pytest.mark.one_database
 async def test_the_watch_never_creates_a_meeting_for_an_event_without_a_binding(
     watch: Watch,
