@@ -20,6 +20,7 @@ from linkzoom import health, worker
 from linkzoom.addin import routes as addin_routes
 from linkzoom.calendar import routes as calendar_routes
 from linkzoom.calendar import webhooks as calendar_webhooks
+from linkzoom.calendar.sources import graph_notifications
 from linkzoom.clock import Clock, utcnow
 from linkzoom.compose import routes as compose_routes
 from linkzoom.config import Settings
@@ -48,6 +49,7 @@ def create_app(settings: Settings, *, clock: Clock = utcnow, with_worker: bool =
         *zoom_routes.routes,
         *compose_routes.routes,
         *calendar_routes.routes,
+        *graph_notifications.routes,
         *controller_routes.routes,
         *addin_routes.routes,
         *index_routes.routes,

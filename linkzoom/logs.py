@@ -108,7 +108,8 @@ class TextFormatter(_SafeExceptions):
 # every request URL at INFO (ours carry no secrets, but Zoom's OAuth redirect does); aiosqlite
 # logs statements with their parameters; exchangelib, requests_ntlm and spnego log whole SOAP
 # exchanges and auth headers at DEBUG; requests-oauthlib and oauthlib log token requests with
-# the client secret in the body, and the tokens they get back.
+# the client secret in the body, and the tokens they get back; msal logs token requests and
+# cache contents at DEBUG.
 QUIET = (
     "httpx",
     "httpcore",
@@ -121,6 +122,7 @@ QUIET = (
     "spnego",
     "requests_oauthlib",
     "oauthlib",
+    "msal",
 )
 
 

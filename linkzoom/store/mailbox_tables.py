@@ -19,6 +19,10 @@ class WatchedMailbox(Base):
     CalDAV. A CalDAV calendar is read with its own ``login`` and ``secret`` (the password or app
     password, sealed by the vault, bound to this row's id; re-sealed by key rotation).
 
+    A Graph mailbox has a change-notification ``subscription_id`` (ending at
+    ``subscription_expires_at``); each notification must carry the client state whose SHA-256
+    is ``client_state_digest`` (the secret itself is not kept).
+
     ``sync_state`` is the source's opaque "changes since" token, written only after the changes
     it covers were handed to the reconciler (so a crash replays, never skips). ``resync_from``
     is set while a full listing runs: items not seen since then are gone once it completes.
@@ -31,6 +35,7 @@ class WatchedMailbox(Base):
     __table_args__ = (
         UniqueConstraint("source", "address"),
         Index("ix_watched_mailboxes_due_at", "due_at"),
+        Index("ix_watched_mailboxes_subscription_id", "subscription_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -50,6 +55,9 @@ class WatchedMailbox(Base):
     login: Mapped[str | None] = mapped_column(String(320))
     secret_key_id: Mapped[str | None] = mapped_column(String(64))
     secret: Mapped[bytes | None] = mapped_column(LargeBinary)
+    subscription_id: Mapped[str | None] = mapped_column(String(128))
+    subscription_expires_at: Mapped[datetime | None]
+    client_state_digest: Mapped[str | None] = mapped_column(String(64))
 
 
 class WatchedItem(Base):

@@ -27,7 +27,7 @@ from datetime import datetime
 from typing import Literal
 
 import httpx
-from sqlalchemy import delete, select, update
+from sqlalchemy import select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -38,7 +38,9 @@ from linkzoom.problems import Problem
 from linkzoom.store.controller_tables import SealedSetting
 from linkzoom.store.db import SessionFactory, transaction
 from linkzoom.store.models import AppSetting
-from linkzoom.vault.seal import Sealer, preference_context
+from linkzoom.vault import sealed_settings
+from linkzoom.vault.seal import Sealer
+from linkzoom.vault.sealed_settings import setting_context
 from linkzoom.zoom.authorization import CALLBACK_PATH
 from linkzoom.zoom.oauth import ZoomOAuth
 
@@ -155,13 +157,6 @@ def effective(
     )
 
 
-def setting_context(name: str) -> bytes:
-    """The associated data sealing a deployment-wide secret stored as ``name`` in
-    ``sealed_settings`` (:func:`reseal` re-seals every such row under the primary key).
-    User id 0 is never a real user: this names a deployment-wide value."""
-    return preference_context(0, "linkzoom.settings", name)
-
-
 async def load_stored(session: AsyncSession, sealer: Sealer) -> StoredApp:
     client_id = await session.scalar(
         select(AppSetting.value).where(AppSetting.key == CLIENT_ID_KEY)
@@ -193,31 +188,17 @@ async def save_stored(
 ) -> None:
     """Store the given values; ``None`` leaves a value as it is (secrets are write-only)."""
     if client_id is not None:
-        row = await session.get(AppSetting, CLIENT_ID_KEY, with_for_update=True)
-        if row is None:
-            session.add(AppSetting(key=CLIENT_ID_KEY, value=client_id, updated_at=now))
-        else:
-            row.value, row.updated_at = client_id, now
+        await sealed_settings.save_plain(session, {CLIENT_ID_KEY: client_id}, now=now)
     for name, value in ((CLIENT_SECRET_NAME, client_secret), (WEBHOOK_SECRET_NAME, webhook_secret)):
-        if value is None:
-            continue
-        kid, ciphertext = sealer.seal(value.encode(), setting_context(name))
-        sealed = await session.get(SealedSetting, name, with_for_update=True)
-        if sealed is None:
-            session.add(SealedSetting(name=name, key_id=kid, ciphertext=ciphertext, updated_at=now))
-        else:
-            sealed.key_id, sealed.ciphertext = kid, ciphertext
-            sealed.version, sealed.updated_at = sealed.version + 1, now
+        if value is not None:
+            await sealed_settings.save_sealed(session, sealer, name, value, now=now)
     await session.flush()
 
 
 async def clear_stored(session: AsyncSession) -> None:
     """Forget every stored value: the environment (or the sandbox) applies again."""
-    await session.execute(delete(AppSetting).where(AppSetting.key == CLIENT_ID_KEY))
-    await session.execute(
-        delete(SealedSetting).where(
-            SealedSetting.name.in_([CLIENT_SECRET_NAME, WEBHOOK_SECRET_NAME])
-        )
+    await sealed_settings.remove(
+        session, plain=[CLIENT_ID_KEY], sealed=[CLIENT_SECRET_NAME, WEBHOOK_SECRET_NAME]
     )
 
 

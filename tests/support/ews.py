@@ -138,7 +138,7 @@ class EwsServer:
         self._httpd = _HttpServer(self)
         self.ca_file: str | None = None
         if tls:
-            self.ca_file = _serve_tls(self._httpd)
+            self.ca_file = serve_tls(self._httpd)
         scheme = "https" if tls else "http"
         self.url = f"{scheme}://127.0.0.1:{self._httpd.server_address[1]}"
         self.entra = TokenEndpoint(resource=self.url)  # OAuth: the authority is self.url
@@ -446,7 +446,7 @@ class _HttpServer(ThreadingHTTPServer):
 _CA: Any = None
 
 
-def _serve_tls(httpd: _HttpServer) -> str:
+def serve_tls(httpd: ThreadingHTTPServer) -> str:
     """Wrap the listening socket in TLS with a certificate for 127.0.0.1 from one test CA
     (made once per process); returns the CA's PEM file, for ``REQUESTS_CA_BUNDLE``."""
     import trustme

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Protocol, runtime_checkable
 
 from linkzoom.calendar.event import CalendarEvent
@@ -131,3 +132,39 @@ class LinkWriter(Protocol):
     async def write_back(
         self, address: str, item_id: str, *, old: str | None, new: str, event_key: str
     ) -> None: ...
+
+
+@dataclass(frozen=True, kw_only=True)
+class SubscriptionState:
+    """The change-notification subscription a mailbox has now."""
+
+    id: str
+    expires_at: datetime
+
+
+@dataclass(frozen=True, kw_only=True)
+class Subscription:
+    """A subscription made or renewed; ``client_state`` only when made (the secret Graph sends
+    back with every notification, kept only as its digest)."""
+
+    id: str
+    expires_at: datetime
+    client_state: str | None
+
+
+@runtime_checkable
+class Subscriber(Protocol):
+    """A source that can tell us of changes as they happen (Graph change notifications): a
+    notification only makes the mailbox due; the sync stays the source of truth."""
+
+    async def subscribe(
+        self, address: str, current: SubscriptionState | None
+    ) -> Subscription | None: ...
+
+
+@runtime_checkable
+class Confirms(Protocol):
+    """A source whose full listing covers a window of time only (Graph's calendarView): an
+    item a listing did not show may still exist, outside it."""
+
+    async def exists(self, address: str, item_id: str) -> bool: ...

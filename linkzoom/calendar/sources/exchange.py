@@ -58,7 +58,8 @@ from linkzoom.calendar.sources.base import (
     marks_of,
 )
 from linkzoom.calendar.sources.exchange_config import ExchangeSettings
-from linkzoom.calendar.sources.exchange_items import NotMirrorable, event_of
+from linkzoom.calendar.sources.exchange_items import event_of
+from linkzoom.calendar.sources.patterns import NotMirrorable
 from linkzoom.problems import ValidationFailed
 
 log = logging.getLogger(__name__)

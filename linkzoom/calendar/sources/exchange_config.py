@@ -8,13 +8,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import urlsplit
 
-from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from linkzoom.store.controller_tables import SealedSetting
-from linkzoom.store.models import AppSetting
+from linkzoom.vault import sealed_settings
 from linkzoom.vault.seal import Sealer
-from linkzoom.zoom.app_credentials import setting_context
 
 EXCHANGE = "exchange"  # the source's name on watched mailboxes
 NTLM, BASIC, OAUTH2 = "NTLM", "basic", "OAuth2"
@@ -65,14 +62,10 @@ class ExchangeSettings:
 
 async def load(session: AsyncSession, sealer: Sealer) -> ExchangeSettings | None:
     """The configured source, or ``None`` when an administrator has not set one up."""
-    rows = await session.execute(
-        select(AppSetting.key, AppSetting.value).where(AppSetting.key.in_(_PLAIN))
-    )
-    values = {key: value for key, value in rows}
-    sealed = await session.get(SealedSetting, PASSWORD)
-    if ENDPOINT not in values or USERNAME not in values or sealed is None:
+    values = await sealed_settings.plain_values(session, _PLAIN)
+    password = await sealed_settings.open_sealed(session, sealer, PASSWORD)
+    if ENDPOINT not in values or USERNAME not in values or password is None:
         return None
-    password = sealer.open(sealed.key_id, sealed.ciphertext, setting_context(PASSWORD)).decode()
     return ExchangeSettings(
         service_endpoint=values[ENDPOINT],
         username=values[USERNAME],
@@ -97,28 +90,13 @@ async def save(
 ) -> None:
     """Store the configuration; ``password`` ``None`` keeps the stored one (write-only)."""
     plain = {ENDPOINT: endpoint, USERNAME: username, AUTH: auth_type}
-    for key, value in plain.items() | {TENANT: tenant_id, AUTHORITY: authority}.items():
-        row = await session.get(AppSetting, key, with_for_update=True)
-        if value is None:
-            if row is not None:
-                await session.delete(row)
-        elif row is None:
-            session.add(AppSetting(key=key, value=value, updated_at=now))
-        else:
-            row.value, row.updated_at = value, now
+    await sealed_settings.save_plain(
+        session, plain | {TENANT: tenant_id, AUTHORITY: authority}, now=now
+    )
     if password is not None:
-        kid, ciphertext = sealer.seal(password.encode(), setting_context(PASSWORD))
-        sealed = await session.get(SealedSetting, PASSWORD, with_for_update=True)
-        if sealed is None:
-            session.add(
-                SealedSetting(name=PASSWORD, key_id=kid, ciphertext=ciphertext, updated_at=now)
-            )
-        else:
-            sealed.key_id, sealed.ciphertext = kid, ciphertext
-            sealed.version, sealed.updated_at = sealed.version + 1, now
+        await sealed_settings.save_sealed(session, sealer, PASSWORD, password, now=now)
     await session.flush()
 
 
 async def clear(session: AsyncSession) -> None:
-    await session.execute(delete(AppSetting).where(AppSetting.key.in_(_PLAIN)))
-    await session.execute(delete(SealedSetting).where(SealedSetting.name == PASSWORD))
+    await sealed_settings.remove(session, plain=_PLAIN, sealed=[PASSWORD])

@@ -16,15 +16,12 @@ from typing import Any
 from linkzoom.calendar.event import CalendarEvent, minutes_between
 from linkzoom.calendar.json_input import event_from_json
 from linkzoom.calendar.models import OccurrenceEdit
+from linkzoom.calendar.sources import patterns
+from linkzoom.calendar.sources.patterns import WEEKDAYS, NotMirrorable, Pattern, rrule_of
 
-_WEEKDAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
 _WEEKDAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
-# "Day", "Weekday" and "WeekendDay" stand for day sets, which RRULE writes with BYSETPOS.
-_DAY_SETS = {
-    "Day": _WEEKDAYS,
-    "Weekday": _WEEKDAYS[:5],
-    "WeekendDay": _WEEKDAYS[5:],
-}
+# "Day", "Weekday" and "WeekendDay" stand for day sets.
+_DAY_SETS = {"Day": WEEKDAYS, "Weekday": WEEKDAYS[:5], "WeekendDay": WEEKDAYS[5:]}
 _ALL_DAYS = (*_WEEKDAY_NAMES, "Day", "Weekday", "WeekendDay")  # exchangelib's WEEKDAYS order
 _WEEK_NUMBERS = {"First": 1, "Second": 2, "Third": 3, "Fourth": 4, "Last": -1}
 _MONTHS = (
@@ -41,10 +38,14 @@ _MONTHS = (
     "November",
     "December",
 )
-
-
-class NotMirrorable(ValueError):
-    """The item cannot become a meeting as it stands (e.g. a task-style regenerating rule)."""
+_KINDS = {
+    "DailyPattern": patterns.DAILY,
+    "WeeklyPattern": patterns.WEEKLY,
+    "AbsoluteMonthlyPattern": patterns.ABSOLUTE_MONTHLY,
+    "RelativeMonthlyPattern": patterns.RELATIVE_MONTHLY,
+    "AbsoluteYearlyPattern": patterns.ABSOLUTE_YEARLY,
+    "RelativeYearlyPattern": patterns.RELATIVE_YEARLY,
+}
 
 
 def _name(value: Any, names: tuple[str, ...]) -> str:
@@ -52,52 +53,46 @@ def _name(value: Any, names: tuple[str, ...]) -> str:
     return names[value - 1] if isinstance(value, int) else str(value)
 
 
+def _code(day: Any) -> str:
+    return WEEKDAYS[_WEEKDAY_NAMES.index(_name(day, _WEEKDAY_NAMES))]
+
+
 def recurrence_rule(recurrence: Any) -> str:
     """The RRULE of an exchangelib ``Recurrence`` (pattern + boundary)."""
     pattern, boundary = recurrence.pattern, recurrence.boundary
-    kind = type(pattern).__name__
-    interval = int(getattr(pattern, "interval", 1) or 1)
-    parts: list[str]
-    if kind == "DailyPattern":
-        parts = ["FREQ=DAILY"]
-    elif kind == "WeeklyPattern":
-        days = [_WEEKDAYS[_WEEKDAY_NAMES.index(_name(d, _WEEKDAY_NAMES))] for d in pattern.weekdays]
-        first = _name(pattern.first_day_of_week or 1, _WEEKDAY_NAMES)
-        parts = [
-            "FREQ=WEEKLY",
-            "BYDAY=" + ",".join(days),
-            "WKST=" + _WEEKDAYS[_WEEKDAY_NAMES.index(first)],
-        ]
-    elif kind == "AbsoluteMonthlyPattern":
-        parts = ["FREQ=MONTHLY", f"BYMONTHDAY={pattern.day_of_month}"]
-    elif kind == "RelativeMonthlyPattern":
-        parts = ["FREQ=MONTHLY", *_relative(pattern)]
-    elif kind == "AbsoluteYearlyPattern":
-        month = _MONTHS.index(_name(pattern.month, _MONTHS)) + 1
-        parts = ["FREQ=YEARLY", f"BYMONTH={month}", f"BYMONTHDAY={pattern.day_of_month}"]
-    elif kind == "RelativeYearlyPattern":
-        month = _MONTHS.index(_name(pattern.month, _MONTHS)) + 1
-        parts = ["FREQ=YEARLY", f"BYMONTH={month}", *_relative(pattern)]
-    else:  # DailyRegeneration and the like: tasks' "n days after completion", not a calendar
-        raise NotMirrorable(f"the recurrence pattern {kind} has no calendar equivalent")
-    if interval > 1 and kind not in ("AbsoluteYearlyPattern", "RelativeYearlyPattern"):
-        parts.append(f"INTERVAL={interval}")
+    kind = _KINDS.get(type(pattern).__name__)
+    if kind is None:  # DailyRegeneration and the like: tasks' "n days after completion"
+        raise NotMirrorable(
+            f"the recurrence pattern {type(pattern).__name__} has no calendar equivalent"
+        )
+    days: tuple[str, ...] = ()
+    index = None
+    if kind == patterns.WEEKLY:
+        days = tuple(_code(d) for d in pattern.weekdays)
+    elif kind in (patterns.RELATIVE_MONTHLY, patterns.RELATIVE_YEARLY):
+        day = _name(pattern.weekday, _ALL_DAYS)
+        days = _DAY_SETS.get(day) or (_code(day),)
+        index = _WEEK_NUMBERS[_name(pattern.week_number, tuple(_WEEK_NUMBERS))]
+    month = getattr(pattern, "month", None)
+    until = count = None
     boundary_kind = type(boundary).__name__
     if boundary_kind == "EndDatePattern":
-        end = boundary.end
-        end = end.date() if isinstance(end, datetime) else end
-        parts.append("UNTIL=" + end.strftime("%Y%m%d"))
+        until = boundary.end.date() if isinstance(boundary.end, datetime) else boundary.end
     elif boundary_kind == "NumberedPattern":
-        parts.append(f"COUNT={boundary.number}")
-    return ";".join(parts)
-
-
-def _relative(pattern: Any) -> list[str]:
-    day = _name(pattern.weekday, _ALL_DAYS)
-    week = _WEEK_NUMBERS[_name(pattern.week_number, tuple(_WEEK_NUMBERS))]
-    if day in _DAY_SETS:
-        return ["BYDAY=" + ",".join(_DAY_SETS[day]), f"BYSETPOS={week}"]
-    return [f"BYDAY={week}{_WEEKDAYS[_WEEKDAY_NAMES.index(day)]}"]
+        count = boundary.number
+    return rrule_of(
+        Pattern(
+            kind=kind,
+            interval=int(getattr(pattern, "interval", 1) or 1),
+            days=days,
+            first_day=_code(pattern.first_day_of_week or 1) if kind == patterns.WEEKLY else "SU",
+            day_of_month=getattr(pattern, "day_of_month", None),
+            month=_MONTHS.index(_name(month, _MONTHS)) + 1 if month is not None else None,
+            index=index,
+            until=until,
+            count=count,
+        )
+    )
 
 
 def event_of(item: Any) -> CalendarEvent:

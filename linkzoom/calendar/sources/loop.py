@@ -14,10 +14,13 @@ from typing import TYPE_CHECKING
 
 from linkzoom.addin.identity import addin_id
 from linkzoom.calendar.service import mirror_of
-from linkzoom.calendar.sources import exchange_config, mailboxes
+from linkzoom.calendar.sources import exchange_config, graph_config, mailboxes
 from linkzoom.calendar.sources.base import MailboxReader
 from linkzoom.calendar.sources.caldav_accounts import CALDAV, Logins
 from linkzoom.calendar.sources.exchange_config import EXCHANGE, ExchangeSettings
+from linkzoom.calendar.sources.graph import GraphSource
+from linkzoom.calendar.sources.graph_config import GRAPH, GraphSettings
+from linkzoom.calendar.sources.graph_notifications import NOTIFICATIONS_PATH
 from linkzoom.calendar.sources.watcher import MailboxWatcher
 from linkzoom.calendar.worker import owner_id
 from linkzoom.runtime import Runtime
@@ -32,6 +35,9 @@ log = logging.getLogger(__name__)
 # The loop sleeps until the next mailbox is due, so a change waits at most one poll interval
 # for its poll; it looks at least this often for a new source or a new enrolment.
 WAKE_SECONDS = 5.0
+# With change notifications (Graph), a notification makes its mailbox due at once: the loop
+# looks this often, so the change reaches Zoom within about a second (one small query each).
+NOTIFIED_WAKE_SECONDS = 0.5
 MIN_SLEEP = 0.05  # a mailbox due now but leased by another worker: not a hot loop
 
 
@@ -42,11 +48,13 @@ class Sources:
         self._runtime = runtime
         self._exchange: tuple[ExchangeSettings, ExchangeSource] | None = None
         self._caldav: CaldavSource | None = None
+        self._graph: tuple[GraphSettings, GraphSource] | None = None
 
     async def current(self) -> dict[str, MailboxReader]:
         runtime = self._runtime
         async with transaction(runtime.sessions) as session:
             settings = await exchange_config.load(session, runtime.sealer)
+            graph = await graph_config.load(session, runtime.sealer)
             identity = await addin_id(
                 session, configured=runtime.settings.addin_id, now=runtime.clock()
             )
@@ -63,6 +71,19 @@ class Sources:
                 self._close_exchange()
                 self._exchange = (settings, ExchangeSource(settings, addin_id=identity))
             readers[EXCHANGE] = self._exchange[1]
+        if graph is None:
+            await self._close_graph()
+        else:
+            if self._graph is None or self._graph[0] != graph:
+                await self._close_graph()
+                source = GraphSource(
+                    graph,
+                    addin_id=identity,
+                    notification_url=runtime.settings.public_url.rstrip("/") + NOTIFICATIONS_PATH,
+                    clock=runtime.clock,
+                )
+                self._graph = (graph, source)
+            readers[GRAPH] = self._graph[1]
         if calendars:
             if self._caldav is None:
                 from linkzoom.calendar.sources.caldav_source import CaldavSource
@@ -76,8 +97,18 @@ class Sources:
             self._exchange[1].close()
             self._exchange = None
 
-    def close(self) -> None:
+    @property
+    def notified(self) -> bool:
+        return self._graph is not None
+
+    async def _close_graph(self) -> None:
+        if self._graph is not None:
+            await self._graph[1].close()
+            self._graph = None
+
+    async def close(self) -> None:
         self._close_exchange()
+        await self._close_graph()
         if self._caldav is not None:
             self._caldav.close()
             self._caldav = None
@@ -102,20 +133,21 @@ async def run(runtime: Runtime, stop: asyncio.Event) -> None:
                         poll_interval=poll,
                     )
                     await watcher.poll_due()
-                    sleep = await _until_next_due(runtime)
+                    wake = NOTIFIED_WAKE_SECONDS if sources.notified else WAKE_SECONDS
+                    sleep = await _until_next_due(runtime, wake)
             except Exception:  # one bad pass must not end the watch; the next one retries
                 log.exception("mailbox watch pass failed")
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=sleep)
     finally:
-        sources.close()
+        await sources.close()
 
 
-async def _until_next_due(runtime: Runtime) -> float:
+async def _until_next_due(runtime: Runtime, wake: float) -> float:
     async with transaction(runtime.sessions) as session:
         now = runtime.clock()
         due = await mailboxes.next_due(session, now=now)
     if due is None:
-        return WAKE_SECONDS
+        return wake
     wait = (due - now).total_seconds()
-    return min(WAKE_SECONDS, max(MIN_SLEEP, wait))
+    return min(wake, max(MIN_SLEEP, wait))

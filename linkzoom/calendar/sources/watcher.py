@@ -25,6 +25,7 @@ the sync state is invalid           list everything again (``resync_from`` = now
                                     not seen by that listing are gone once it completes
 busy (ErrorServerBusy, 429, 503)    due after the wait it names; nothing else changes
 the mailbox is gone or denied       ``unavailable``; looked at again after an hour
+a notification (Graph)              due now; the next pass syncs it as above
 anything else                       ``error``; tried again after ``ERROR_WAIT``
 ==================================  ==================================================
 """
@@ -38,8 +39,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from linkzoom.calendar.service import CalendarService
-from linkzoom.calendar.sources import mailboxes
+from linkzoom.calendar.sources import mailboxes, subscriptions
 from linkzoom.calendar.sources.base import (
+    Confirms,
     Gone,
     LinkWriter,
     MailboxReader,
@@ -47,6 +49,7 @@ from linkzoom.calendar.sources.base import (
     Seen,
     SourceBusy,
     SourceError,
+    Subscriber,
     SyncStateInvalid,
     WriteConflict,
     WriteRefused,
@@ -135,6 +138,8 @@ class MailboxWatcher:
                 raise SourceError("The server kept refusing the sync state.")
             if isinstance(reader, LinkWriter):
                 await self._write_links(mailbox, reader)
+            if isinstance(reader, Subscriber):
+                await self._keep_subscribed(mailbox, reader)
         except SourceBusy as exc:
             wait = timedelta(seconds=max(exc.retry_after, 1.0))
             return await self._release(mailbox, mailboxes.BUSY, str(exc), applied, wait=wait)
@@ -164,6 +169,8 @@ class MailboxWatcher:
                     gone = await mailboxes.unseen_since(
                         session, mailbox_id=mailbox.id, since=resync_from
                     )
+                if isinstance(reader, Confirms):  # a listing of a window: ask about the rest
+                    gone = [i for i in gone if not await reader.exists(mailbox.address, i)]
                 applied += await self._apply(mailbox, [Gone(item_id=i) for i in gone])
                 resync_from = None
             async with transaction(self._sessions) as session:
@@ -215,6 +222,23 @@ class MailboxWatcher:
             async with transaction(self._sessions) as session:
                 await mailboxes.wrote_link(
                     session, mailbox_id=mailbox.id, item_id=link.item_id, join_url=link.current
+                )
+
+    async def _keep_subscribed(self, mailbox: mailboxes.Mailbox, reader: Subscriber) -> None:
+        """Make or renew the mailbox's change-notification subscription. A failure does not
+        fail the poll: without notifications the mailbox is still polled."""
+        async with transaction(self._sessions) as session:
+            current = await subscriptions.current(session, mailbox_id=mailbox.id)
+        try:
+            made = await reader.subscribe(mailbox.address, current)
+        except SourceError as exc:
+            log.warning("mailbox subscription failed",
+                        extra={"mailbox_id": mailbox.id, "error": str(exc)})  # fmt: skip
+            return
+        if made is not None:
+            async with transaction(self._sessions) as session:
+                await subscriptions.save(
+                    session, mailbox_id=mailbox.id, owner=self._owner, subscription=made
                 )
 
     async def _restart(self, mailbox: mailboxes.Mailbox) -> mailboxes.Mailbox:

@@ -29,7 +29,8 @@ from exchangelib.recurrence import (
 from linkzoom.calendar.event import desired_from_event
 from linkzoom.calendar.rrule import parse_rule
 from linkzoom.calendar.sources.base import Marks, marks_of
-from linkzoom.calendar.sources.exchange_items import NotMirrorable, event_of, recurrence_rule
+from linkzoom.calendar.sources.exchange_items import event_of, recurrence_rule
+from linkzoom.calendar.sources.patterns import NotMirrorable
 
 START = date(2026, 12, 7)
 
