@@ -51,12 +51,11 @@ Ids are opaque strings; an occurrence's id is its master's plus its original sta
 
 from __future__ import annotations
 
-import contextlib
 import json
 import secrets
 import threading
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -678,15 +677,6 @@ class _HttpServer(ThreadingHTTPServer):
     def __init__(self, graph: GraphServer) -> None:
         self.graph = graph
         super().__init__(("127.0.0.1", 0), _Handler)
-
-
-@contextlib.contextmanager
-def running_graph() -> Iterator[GraphServer]:
-    server = GraphServer()
-    try:
-        yield server
-    finally:
-        server.close()
 
 
 class NotificationSink:

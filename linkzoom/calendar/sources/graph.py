@@ -39,6 +39,7 @@ import logging
 import secrets
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
@@ -132,7 +133,7 @@ class GraphSource:
         *,
         addin_id: str,
         notification_url: str | None,
-        clock: Any = None,
+        clock: Callable[[], datetime] | None = None,
     ) -> None:
         self._settings = settings
         self._property = f"String {PUBLIC_STRINGS} Name cecp-{addin_id}"

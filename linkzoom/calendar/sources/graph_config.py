@@ -5,7 +5,6 @@ by the vault in ``sealed_settings`` (write-only, re-sealed by key rotation)."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass
 from datetime import datetime
@@ -67,15 +66,6 @@ class Credential:
             private_key=_block(pem, "PRIVATE KEY").decode(),
             certificate=_block(pem, "CERTIFICATE").decode(),
         )
-
-    @property
-    def thumbprint(self) -> str:
-        """The certificate's SHA-1 thumbprint, as the Entra admin center lists certificates."""
-        assert self.certificate is not None
-        der = x509.load_pem_x509_certificate(self.certificate.encode()).public_bytes(
-            serialization.Encoding.DER
-        )
-        return hashlib.sha1(der, usedforsecurity=False).hexdigest().upper()
 
     def msal_credential(self) -> str | dict[str, str]:
         """What ``msal.ConfidentialClientApplication`` takes as ``client_credential``."""

@@ -40,7 +40,7 @@ _KINDS = {
     "absoluteYearly": patterns.ABSOLUTE_YEARLY,
     "relativeYearly": patterns.RELATIVE_YEARLY,
 }
-SERIES_MASTER, OCCURRENCE, EXCEPTION = "seriesMaster", "occurrence", "exception"
+SERIES_MASTER, EXCEPTION = "seriesMaster", "exception"
 
 
 def utc_of(value: dict[str, Any] | None) -> datetime:

@@ -21,10 +21,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from linkzoom.calendar.sources.base import Subscription, SubscriptionState
 from linkzoom.store.mailbox_tables import WatchedMailbox
 
-# Graph's lifecycle events ("Reduce missing subscriptions and change notifications").
+# Graph's lifecycle events ("Reduce missing subscriptions and change notifications"); any
+# other one (``missed``) only makes the mailbox due, as a change notification does.
 REAUTHORIZATION_REQUIRED = "reauthorizationRequired"
 SUBSCRIPTION_REMOVED = "subscriptionRemoved"
-MISSED = "missed"
 
 
 def digest(client_state: str) -> str:

@@ -8,7 +8,6 @@ drag in the desktop calendar or a delete on a phone would, and checks what Zoom 
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
@@ -26,7 +25,7 @@ from linkzoom.calendar.service import Mirror, mirror_of
 from linkzoom.calendar.sources import mailboxes
 from linkzoom.calendar.sources.exchange import ExchangeSource
 from linkzoom.calendar.sources.exchange_config import ExchangeSettings
-from linkzoom.calendar.sources.watcher import MailboxWatcher, Polled
+from linkzoom.calendar.sources.watcher import MailboxWatcher
 from linkzoom.runtime import Runtime
 from linkzoom.store.db import transaction
 from linkzoom.store.mailbox_tables import WatchedMailbox
@@ -38,6 +37,7 @@ from tests.calendar.harness import (
     drain,
     link_user,
 )
+from tests.calendar.sources.sharing import each_polled_once
 from tests.calendar.test_runner import event
 from tests.support.clock import FakeClock
 from tests.support.ews import EwsMailbox, EwsServer, Weekly, start_ews_server
@@ -419,22 +419,9 @@ async def test_two_workers_share_fifty_mailboxes_and_apply_each_change_once(
         watch.watcher(f"worker-{n}", batch=8, poll_interval=timedelta(hours=1)) for n in (1, 2)
     ]
 
-    async def drain_all(worker: MailboxWatcher) -> list[Polled]:
-        done: list[Polled] = []
-        while polled := await worker.poll_due():
-            done += polled
-        return done
-
-    async def both() -> int:
-        runs = await asyncio.gather(*(drain_all(worker) for worker in workers))
-        polled = [p for run in runs for p in run]
-        assert all(p.status == "ok" for p in polled)
-        ids = [p.mailbox_id for p in polled]
-        assert len(ids) == len(set(ids)) == 51  # every mailbox once, none by both workers
-        return sum(p.applied for p in polled)
-
-    assert await both() == 50  # the first listing (the alice mailbox has nothing yet)
+    # The first listing (the alice mailbox has nothing yet); 50 mailboxes and alice's.
+    assert await each_polled_once(workers, mailboxes=51) == 50
     for box, item_id in items:
         box.update(item_id, start=START + timedelta(hours=2), end=START + timedelta(hours=3))
     watch.clock.advance(hours=1)
-    assert await both() == 50
+    assert await each_polled_once(workers, mailboxes=51) == 50
