@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Runs the whole suite. When PostgreSQL answers on 127.0.0.1:5432 it creates a throwaway
-# database for this run, so the suite covers SQLite and PostgreSQL, and drops it afterwards.
+# Runs the whole suite (or the pytest arguments given). When PostgreSQL answers on
+# 127.0.0.1:5432 it creates a throwaway database for this run, so the suite covers SQLite and
+# PostgreSQL, and drops it afterwards.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -23,4 +24,9 @@ if [ -z "${LINKZOOM_TEST_POSTGRES_URL:-}" ]; then
   fi
 fi
 
-.venv/bin/pytest "$@"
+# Two pytest workers (pytest-xdist) by default: most of the suite's time is spent waiting on
+# subprocesses, sockets and databases, so two workers on two cores nearly halve it. Each worker
+# has its own database templates, directory server and ports. LINKZOOM_TEST_WORKERS=0 runs
+# everything in one process (for -x, --pdb, or reading a failure's output in order).
+workers="${LINKZOOM_TEST_WORKERS:-2}"
+.venv/bin/pytest -n "$workers" "$@"
