@@ -1,12 +1,15 @@
-"""The mailbox watch at scale: one worker, MAILBOXES Exchange mailboxes behind the EWS stand-in.
+"""The mailbox watch at scale: one worker, MAILBOXES mailboxes behind the EWS stand-in
+(Exchange Server) or the Microsoft Graph stand-in (Exchange Online, ``--source graph``).
 
-The stand-in (tests/support/ews.py, real SOAP over loopback) runs in its own process, so the
-CPU measured here is the watcher's: exchangelib building and parsing SOAP, our mapping, and the
-database. Each mailbox holds one event with Zoom (the add-in's custom properties) and three
-without. Rounds, each polling every mailbox once with one worker (4 mailboxes at a time):
+The stand-in (tests/support/ews.py, real SOAP over loopback; tests/support/graph.py, Graph's
+JSON over HTTPS) runs in its own process, so the CPU measured here is the watcher's: exchangelib
+or msal and httpx, our mapping, and the database. Each mailbox holds one event with Zoom (the
+add-in's custom properties, and its join link) and three without. Rounds, each polling every
+mailbox once with one worker:
 
-- *first listing*: every mailbox listed from no sync state (two GetFolder once per mailbox,
-  then SyncFolderItems, and one GetItem for the event with Zoom);
+- *first listing*: every mailbox listed from no sync state (EWS: two GetFolder once per mailbox,
+  then SyncFolderItems, and one GetItem for the event with Zoom; Graph: the calendarView delta
+  round, and the event with a join link read again with its custom property);
 - *idle*: nothing changed; EWS requests per mailbox (target <= 1), wall time, CPU;
 - *changes*: CHANGED events moved in their mailboxes, then a pass: every change handed to the
   calendar mirror exactly once, and how long the pass took.
@@ -15,20 +18,24 @@ Figures printed: requests per idle poll, mailboxes per minute one worker polls (
 bound), and the change-to-mirror latency bound (poll interval + pass time). The change → Zoom
 latency end to end is bench/mailbox_latency.py's.
 
-    .venv/bin/python bench/mailbox_watch.py [--mailboxes 1000] [--changed 100] [--pg URL]
+    .venv/bin/python bench/mailbox_watch.py [--source exchange|graph] [--mailboxes 1000]
+        [--changed 100] [--pg URL]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import multiprocessing
+import os
 import sys
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from multiprocessing.connection import Connection
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -39,6 +46,8 @@ from linkzoom.calendar.service import mirror_of
 from linkzoom.calendar.sources import mailboxes
 from linkzoom.calendar.sources.exchange import ExchangeSource
 from linkzoom.calendar.sources.exchange_config import ExchangeSettings
+from linkzoom.calendar.sources.graph import GraphSource
+from linkzoom.calendar.sources.graph_config import Credential, GraphSettings
 from linkzoom.calendar.sources.watcher import MailboxWatcher
 from linkzoom.config import Settings
 from linkzoom.metrics import Metrics
@@ -47,6 +56,7 @@ from linkzoom.store import migrate
 from linkzoom.store.db import transaction
 from linkzoom.store.models import User
 from linkzoom.zoom.app_credentials import ZoomApp
+from tests.support import graph as graph_support
 from tests.support.keys import new_keyring
 
 ADDIN = "7d3f0c1e-2b4a-4c5d-8e6f-9a0b1c2d3e4f"
@@ -86,6 +96,62 @@ def _ews(conn: Connection, count: int) -> None:
             server.close()
             conn.send(None)
             return
+
+
+def _graph(conn: Connection, count: int) -> None:
+    """The Graph stand-in, in its own process: populate, then answer the parent's commands."""
+    from tests.support.graph import GraphServer
+
+    server = GraphServer(addin_id=ADDIN)
+    zoom_items = []
+    for n in range(count):
+        box = server.mailbox(_address(n))
+        cecp = json.dumps({"linkzoom_event_key": f"key-{n}"})
+        end = START + timedelta(hours=1)
+        link = f"https://zoom.example/j/{9_000_000_000 + n}"
+        zoom_items.append(
+            box.add(subject="Planning", start=START, end=end, location=link, cecp=cecp)
+        )
+        for k in range(3):
+            box.add(subject=f"Other {k}", start=START, end=end)
+    conn.send((server.url, server.ca_file, ""))  # its test CA where EWS sends the username
+    while True:
+        command, arg = conn.recv()
+        if command == "move":
+            for n in range(arg):
+                moved = START + timedelta(hours=2)
+                server.mailbox(_address(n)).update(
+                    zoom_items[n], start=moved, end=moved + timedelta(hours=1)
+                )
+            conn.send(None)
+        elif command == "requests":
+            conn.send(len(server.requests))
+        else:
+            server.close()
+            conn.send(None)
+            return
+
+
+def _source(args: argparse.Namespace, url: str, username: str, password: str) -> Any:
+    if args.source == "graph":
+        os.environ["REQUESTS_CA_BUNDLE"] = os.environ["SSL_CERT_FILE"] = username  # its CA
+        settings = GraphSettings(
+            tenant_id=graph_support.TENANT_ID,
+            client_id=graph_support.CLIENT_ID,
+            credential=Credential.from_secret(graph_support.CLIENT_SECRET),
+            authority=url,
+            api_url=url,
+        )
+        return GraphSource(settings, addin_id=ADDIN, notification_url=None)
+    return ExchangeSource(
+        ExchangeSettings(
+            service_endpoint=url + "/EWS/Exchange.asmx",
+            username=username,
+            password=password,
+            auth_type="basic",
+        ),
+        addin_id=ADDIN,
+    )
 
 
 async def _bench(
@@ -134,26 +200,20 @@ async def _bench(
                     now=now,
                 )
                 await mailboxes.enrol(
-                    session, user_id=user.id, source="exchange", address=_address(n), now=now
+                    session, user_id=user.id, source=args.source, address=_address(n), now=now
                 )
-        source = ExchangeSource(
-            ExchangeSettings(
-                service_endpoint=url + "/EWS/Exchange.asmx",
-                username=username,
-                password=password,
-                auth_type="basic",
-            ),
-            addin_id=ADDIN,
-        )
+        source = _source(args, url, username, password)
         watcher = MailboxWatcher(
             sessions=runtime.sessions,
             calendar=mirror_of(runtime).service,
-            readers={"exchange": source},
+            readers={args.source: source},
             clock=runtime.clock,
             owner="bench",
             poll_interval=timedelta(0),
             batch=100,
         )
+
+        kind = "Graph" if args.source == "graph" else "EWS"
 
         async def round_(name: str) -> tuple[float, float, int, int]:
             conn.send(("requests", None))
@@ -171,7 +231,7 @@ async def _bench(
             requests = conn.recv() - before
             print(
                 f"{name:>14}: {polled} mailboxes in {wall:6.2f} s wall, {cpu:6.2f} s CPU; "
-                f"{requests / polled:.2f} EWS requests per mailbox; {applied} changes applied"
+                f"{requests / polled:.2f} {kind} requests per mailbox; {applied} changes applied"
             )
             return wall, cpu, requests, applied
 
@@ -180,7 +240,10 @@ async def _bench(
         conn.send(("move", args.changed))
         conn.recv()
         changed_wall, _, _, applied = await round_("changes")
-        source.close()
+        if args.source == "graph":
+            await source.close()
+        else:
+            source.close()
     per_minute_wall = args.mailboxes / wall * 60
     per_minute_cpu = args.mailboxes / cpu * 60
     print()
@@ -199,13 +262,14 @@ async def _bench(
 
 def main() -> None:
     parser = argparse.ArgumentParser()
+    parser.add_argument("--source", choices=["exchange", "graph"], default="exchange")
     parser.add_argument("--mailboxes", type=int, default=1000)
     parser.add_argument("--changed", type=int, default=100)
     parser.add_argument("--pg", help="a PostgreSQL database URL (default: a fresh SQLite file)")
     args = parser.parse_args()
     parent, child = multiprocessing.get_context("fork").Pipe()
     stand_in = multiprocessing.get_context("fork").Process(
-        target=_ews, args=(child, args.mailboxes)
+        target=_graph if args.source == "graph" else _ews, args=(child, args.mailboxes)
     )
     stand_in.start()
     url, username, password = parent.recv()

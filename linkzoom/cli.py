@@ -9,6 +9,7 @@ import os
 import signal
 import sys
 from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
 from typing import TypeVar
 
 from linkzoom import features, logs
@@ -94,6 +95,28 @@ def _parser() -> argparse.ArgumentParser:
         help="read the service account's password (OAuth2: the client secret) from stdin",
     )
     exchange.set_defaults(handler=_mailboxes_exchange)
+    graph = watch_commands.add_parser(
+        "graph", help="configure the Microsoft Graph source (Exchange Online)"
+    )
+    graph.add_argument("--tenant", required=True, help="the directory (tenant) id or domain")
+    graph.add_argument("--client-id", required=True, help="the Entra app's application id")
+    credential = graph.add_mutually_exclusive_group()
+    credential.add_argument(
+        "--secret-stdin", action="store_true", help="read the app's client secret from stdin"
+    )
+    credential.add_argument(
+        "--certificate",
+        type=Path,
+        metavar="PEM",
+        help="a file holding the unencrypted PEM private key and its PEM certificate",
+    )
+    graph.add_argument(
+        "--authority", help="a national cloud's sign-in host, e.g. https://login.microsoftonline.us"
+    )
+    graph.add_argument(
+        "--api-url", help="a national cloud's Graph host, e.g. https://graph.microsoft.us"
+    )
+    graph.set_defaults(handler=_mailboxes_graph)
     caldav = watch_commands.add_parser(
         "caldav",
         help="watch a user's CalDAV calendar (Nextcloud, SOGo, Fastmail, iCloud, Radicale)",
@@ -111,6 +134,12 @@ def _parser() -> argparse.ArgumentParser:
     who = enrol.add_mutually_exclusive_group(required=True)
     who.add_argument("--all", action="store_true", help="every user who has connected Zoom")
     who.add_argument("users", nargs="*", default=[], help="usernames (their e-mail addresses)")
+    enrol.add_argument(
+        "--source",
+        choices=["exchange", "graph"],
+        default="exchange",
+        help="read the mailboxes over EWS (Exchange Server) or Microsoft Graph (Exchange Online)",
+    )
     enrol.set_defaults(handler=_mailboxes_enrol)
     watch_commands.add_parser("status", help="each watched mailbox").set_defaults(
         handler=_mailboxes_status
@@ -345,6 +374,50 @@ def _mailboxes_exchange(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _read_pem(path: Path) -> str:
+    from linkzoom.problems import ValidationFailed
+
+    try:
+        return path.read_text(encoding="ascii")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) else "not a PEM text file"
+        raise ValidationFailed.one("certificate", f"{path} cannot be read: {reason}") from None
+
+
+def _mailboxes_graph(args: argparse.Namespace, settings: Settings) -> int:
+    from linkzoom.calendar.sources import admin
+    from linkzoom.calendar.sources.graph_config import GraphSettings
+    from linkzoom.controller.mailbox_routes import CONSENTED
+    from linkzoom.vault.keyring import KeySource
+    from linkzoom.vault.seal import Sealer
+
+    secret = sys.stdin.readline().rstrip("\r\n") if args.secret_stdin else None
+    certificate = _read_pem(args.certificate) if args.certificate else None
+    sealer = Sealer(KeySource(settings))
+
+    async def save(sessions: SessionFactory) -> GraphSettings:
+        async with transaction(sessions) as session:
+            return await admin.configure_graph(
+                session,
+                sealer,
+                tenant_id=args.tenant,
+                client_id=args.client_id,
+                secret=secret,
+                certificate=certificate,
+                authority=args.authority,
+                api_url=args.api_url,
+                actor="cli",
+                now=utcnow(),
+            )
+
+    saved = _with_db(settings, save)
+    kept = "" if secret or certificate else " (credential unchanged)"
+    print(f"Microsoft Graph source saved: app {saved.client_id} in {saved.tenant_id}{kept}")
+    consent = saved.admin_consent_url(settings.public_url.rstrip("/") + CONSENTED)
+    print(f"admin consent (Calendars.Read): {consent}")
+    return 0
+
+
 def _mailboxes_caldav(args: argparse.Namespace, settings: Settings) -> int:
     from linkzoom.calendar.sources import caldav_accounts
     from linkzoom.vault.keyring import KeySource
@@ -377,7 +450,11 @@ def _mailboxes_enrol(args: argparse.Namespace, settings: Settings) -> int:
     async def enrol(sessions: SessionFactory) -> list[str]:
         async with transaction(sessions) as session:
             return await admin.enrol(
-                session, usernames=None if args.all else args.users, actor="cli", now=utcnow()
+                session,
+                usernames=None if args.all else args.users,
+                actor="cli",
+                now=utcnow(),
+                source=args.source,
             )
 
     enrolled = _with_db(settings, enrol)

@@ -1,5 +1,6 @@
-"""The console's Mailboxes page: the Exchange source of the mailbox watch, enrolment, and each
-mailbox's status. Administrators only, like every ``/controller/admin`` route."""
+"""The console's Mailboxes page: the mailbox watch's sources (Exchange Server, Microsoft Graph,
+CalDAV), enrolment, and each mailbox's status. Administrators only, like every
+``/controller/admin`` route."""
 
 from __future__ import annotations
 
@@ -11,24 +12,27 @@ from starlette.routing import Route
 
 from linkzoom.addin.identity import addin_id
 from linkzoom.calendar.sources import admin as watch_admin
-from linkzoom.calendar.sources import caldav_accounts, exchange_config
+from linkzoom.calendar.sources import caldav_accounts, exchange_config, graph_config
 from linkzoom.controller.models import Viewer
 from linkzoom.controller.web import action, page, redirect, render
 from linkzoom.problems import ValidationFailed
 from linkzoom.store.db import transaction
 
 MAILBOXES = "/controller/admin/mailboxes"
+CONSENTED = MAILBOXES + "/graph/consented"  # the redirect URI registered on the Entra app
 
 
 async def _page(request: Request, viewer: Viewer, *, status: int = 200, **extra: Any) -> Response:
     runtime = request.app.state.runtime
     async with transaction(runtime.sessions) as session:
         source = await exchange_config.load(session, runtime.sealer)
+        graph = await graph_config.load(session, runtime.sealer)
         boxes = await watch_admin.statuses(session)
     context: dict[str, Any] = {
         "errors": {},
         "values": {},
         "check": None,
+        "graph_check": None,
         "caldav_check": None,
     } | extra
     return render(
@@ -39,9 +43,17 @@ async def _page(request: Request, viewer: Viewer, *, status: int = 200, **extra:
         title="Mailboxes",
         active="mailboxes",
         source=source,
+        graph=graph,
+        graph_consent=(
+            graph.admin_consent_url(runtime.settings.public_url.rstrip("/") + CONSENTED)
+            if graph
+            else None
+        ),
+        graph_consent_return=runtime.settings.public_url.rstrip("/") + CONSENTED,
         mailboxes=boxes,
         poll_seconds=f"{runtime.settings.mailbox_poll_seconds:g}",
         default_authority=exchange_config.ENTRA,
+        default_graph_api=graph_config.GRAPH_API,
         **context,
     )
 
@@ -49,6 +61,16 @@ async def _page(request: Request, viewer: Viewer, *, status: int = 200, **extra:
 @page(admin=True)
 async def mailboxes(request: Request, viewer: Viewer) -> Response:
     return await _page(request, viewer)
+
+
+@page(admin=True)
+async def graph_consented(request: Request, viewer: Viewer) -> Response:
+    """Where Entra ID sends the administrator back from the admin consent page, with
+    ``admin_consent=True`` or an ``error``; shown as a fixed notice, never echoed."""
+    granted = request.query_params.get("admin_consent", "").lower() == "true"
+    return redirect(
+        request, MAILBOXES, notice="graph-consented" if granted else "graph-consent-refused"
+    )
 
 
 @action(admin=True)
@@ -91,7 +113,11 @@ async def enrol(request: Request, viewer: Viewer, form: dict[str, str]) -> Respo
     try:
         async with transaction(runtime.sessions) as session:
             await watch_admin.enrol(
-                session, usernames=None, actor=viewer.username, now=runtime.clock()
+                session,
+                usernames=None,
+                actor=viewer.username,
+                now=runtime.clock(),
+                source=form.get("source", exchange_config.EXCHANGE),
             )
     except ValidationFailed as exc:
         errors = {error.field: error.message for error in exc.errors}
@@ -125,6 +151,67 @@ async def test_connection(request: Request, viewer: Viewer, form: dict[str, str]
             source.close()
         outcome = (problem is None, problem or f"Opened the calendar of {address}.")
     return await _page(request, viewer, check=outcome, values={"address": address})
+
+
+_GRAPH_FIELDS = ("tenant_id", "client_id", "secret", "certificate", "authority", "api_url")
+
+
+@action(admin=True)
+async def graph(request: Request, viewer: Viewer, form: dict[str, str]) -> Response:
+    """Save the Microsoft Graph source; the secret and the certificate are write-only (empty:
+    keep the stored credential)."""
+    runtime = request.app.state.runtime
+    given = {name: form.get(f"graph_{name}", "") for name in _GRAPH_FIELDS}
+    try:
+        async with transaction(runtime.sessions) as session:
+            await watch_admin.configure_graph(
+                session,
+                runtime.sealer,
+                tenant_id=given["tenant_id"],
+                client_id=given["client_id"],
+                secret=given["secret"] or None,
+                certificate=given["certificate"] or None,
+                authority=given["authority"],
+                api_url=given["api_url"],
+                actor=viewer.username,
+                now=runtime.clock(),
+            )
+    except ValidationFailed as exc:
+        # The page holds several forms: this one's fields carry their own ids.
+        errors = {f"graph_{error.field}": error.message for error in exc.errors}
+        values = {
+            f"graph_{name}": given[name][:500] for name in ("tenant_id", "client_id", "authority")
+        } | {"graph_api_url": given["api_url"][:500]}
+        return await _page(request, viewer, status=422, errors=errors, values=values)
+    return redirect(request, MAILBOXES, notice="graph-source-saved")
+
+
+@action(admin=True)
+async def graph_test(request: Request, viewer: Viewer, form: dict[str, str]) -> Response:
+    """Get an app token and read one event of a mailbox with the saved Graph source: the
+    address given, else the first mailbox watched through Graph. Nothing is synced."""
+    runtime = request.app.state.runtime
+    async with transaction(runtime.sessions) as session:
+        settings = await graph_config.load(session, runtime.sealer)
+        boxes = [b for b in await watch_admin.statuses(session) if b.source == graph_config.GRAPH]
+        identity = await addin_id(
+            session, configured=runtime.settings.addin_id, now=runtime.clock()
+        )
+    address = form.get("address", "").strip()[:320] or (boxes[0].address if boxes else "")
+    if settings is None:
+        outcome = (False, "Save the Microsoft Graph source first.")
+    elif not address:
+        outcome = (False, "Give a mailbox address to try (no mailbox is watched through Graph).")
+    else:
+        from linkzoom.calendar.sources.graph import GraphSource  # msal: on demand
+
+        source = GraphSource(settings, addin_id=identity, notification_url=None)
+        try:
+            problem = await source.check(address)
+        finally:
+            await source.close()
+        outcome = (problem is None, problem or f"Read the calendar of {address}.")
+    return await _page(request, viewer, graph_check=outcome, values={"graph_address": address})
 
 
 @action(admin=True)
@@ -170,6 +257,9 @@ routes = [
     Route(MAILBOXES, mailboxes, methods=["GET"]),
     Route(MAILBOXES + "/caldav", caldav, methods=["POST"]),
     Route(MAILBOXES + "/exchange", exchange, methods=["POST"]),
+    Route(MAILBOXES + "/graph", graph, methods=["POST"]),
+    Route(MAILBOXES + "/graph/test", graph_test, methods=["POST"]),
+    Route(CONSENTED, graph_consented, methods=["GET"]),
     Route(MAILBOXES + "/enrol", enrol, methods=["POST"]),
     Route(MAILBOXES + "/test", test_connection, methods=["POST"]),
 ]

@@ -57,7 +57,13 @@ NOTICES: dict[str, tuple[str, str]] = {
     "user-disabled": ("ok", "The user was disabled and signed out everywhere."),
     "user-enabled": ("ok", "The user can sign in again."),
     "mailbox-source-saved": ("ok", "The Exchange source was saved; the next pass uses it."),
+    "graph-source-saved": ("ok", "The Microsoft Graph source was saved; the next pass uses it."),
     "mailboxes-enrolled": ("ok", "Every user who has connected Zoom is watched now."),
+    "graph-consented": ("ok", "The tenant's administrator granted the Graph app its permissions."),
+    "graph-consent-refused": (
+        "error",
+        "Microsoft Entra ID did not grant the Graph app its permissions; nothing changed.",
+    ),
 }
 
 

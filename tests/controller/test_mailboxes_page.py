@@ -1,14 +1,19 @@
-"""The console's Mailboxes page: the Exchange source saved with its password sealed and never
-shown again, field errors that keep what was typed, enrolment, and the per-mailbox status."""
+"""The console's Mailboxes page: the Exchange and Microsoft Graph sources saved with their
+secrets sealed and never shown again, field errors that keep what was typed, enrolment, and the
+per-mailbox status."""
 
 from __future__ import annotations
 
+import html
+import re
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
+import trustme
 from sqlalchemy import select
 
-from linkzoom.calendar.sources import exchange_config
+from linkzoom.calendar.sources import exchange_config, graph_config
 from linkzoom.runtime import Runtime
 from linkzoom.store.controller_tables import SealedSetting
 from linkzoom.store.db import transaction
@@ -16,7 +21,9 @@ from linkzoom.store.mailbox_tables import WatchedMailbox
 from linkzoom.store.models import AuditEvent
 from tests.controller.conftest import NewBrowser, People
 from tests.controller.support import link
+from tests.support import graph as graph_support
 from tests.support.ews import start_ews_server
+from tests.support.graph import GraphServer
 from tests.support.radicale import start_radicale
 
 PAGE = "/controller/admin/mailboxes"
@@ -24,6 +31,7 @@ PASSWORD = "Service-account password 9!"
 TENANT = "contoso.onmicrosoft.com"
 CLIENT_ID = "b2d6e0f4-7c19-4a3e-8f25-61d0c9a4e3b8"
 CLIENT_SECRET = "Kq7~client.secret-of-the-entra-app_42"
+GRAPH_SECRET = "Gr8~graph.app-secret_that-is-sealed-77"
 
 
 async def test_the_source_is_saved_with_a_write_only_sealed_password(
@@ -217,3 +225,142 @@ async def test_a_caldav_calendar_is_enrolled_and_opened_once_with_its_login(
         assert rows[0].secret is not None and b"dav-password-1" not in rows[0].secret
     finally:
         radicale.stop()
+
+
+def _key_and_certificate() -> str:
+    issued = trustme.CA(key_type=trustme.KeyType.RSA).issue_cert(
+        "linkzoom.example", key_type=trustme.KeyType.RSA
+    )
+    return issued.private_key_pem.bytes().decode() + issued.cert_chain_pems[0].bytes().decode()
+
+
+async def test_the_graph_source_is_saved_with_a_write_only_sealed_credential(
+    runtime_of: Runtime, people: People, new_browser: NewBrowser
+) -> None:
+    root = await new_browser().signed_in("root")
+    first = await root.get(PAGE)
+    assert "Microsoft 365 (Microsoft Graph)" in first.text and "graph-consent" not in first.text
+    form = {
+        "graph_tenant_id": "",
+        "graph_client_id": "not-a-guid",
+        "graph_secret": GRAPH_SECRET,
+        "graph_certificate": "-----BEGIN CERTIFICATE-----\nnot one\n-----END CERTIFICATE-----",
+        "graph_authority": "http://login.example",
+        "graph_api_url": "ftp://graph.example",
+    }
+    refused = await root.post(PAGE + "/graph", form)
+    assert refused.status_code == 422
+    assert 'href="#graph_tenant_id"' in refused.text and 'href="#graph_client_id"' in refused.text
+    assert "give a client secret or a certificate, not both" in refused.text
+    assert "must be an https URL, e.g. https://login.microsoftonline.us" in refused.text
+    assert "must be an https URL, e.g. https://graph.microsoft.us" in refused.text
+    assert 'value="not-a-guid"' in refused.text and GRAPH_SECRET not in refused.text
+
+    form |= {"graph_tenant_id": TENANT, "graph_client_id": CLIENT_ID, "graph_secret": ""}
+    form |= {"graph_authority": "", "graph_api_url": ""}
+    bad_pem = await root.post(PAGE + "/graph", form)
+    assert "must hold an unencrypted PEM private key and its PEM certificate" in bad_pem.text
+    form["graph_certificate"] = ""
+    none_yet = await root.post(PAGE + "/graph", form)
+    assert "is required the first time (or a certificate)" in none_yet.text
+
+    saved = await root.post(PAGE + "/graph", form | {"graph_secret": GRAPH_SECRET})
+    assert saved.status_code == 303 and saved.headers["location"].endswith("graph-source-saved")
+    page = await root.get(PAGE)
+    assert "A client secret is stored." in page.text and GRAPH_SECRET not in page.text
+    consent = re.search(r'<a href="([^"]+)">the admin consent page</a>', page.text)
+    assert consent is not None
+    assert consent.group(1).startswith(
+        f"https://login.microsoftonline.com/{TENANT}/v2.0/adminconsent?"
+    )
+    query = parse_qs(urlsplit(html.unescape(consent.group(1))).query)
+    assert query["client_id"] == [CLIENT_ID]
+    assert query["scope"] == ["https://graph.microsoft.com/.default"]
+    assert query["redirect_uri"][0].endswith("/controller/admin/mailboxes/graph/consented")
+
+    # A certificate replaces the secret; saving again with both empty keeps it.
+    pem = _key_and_certificate()
+    assert (await root.post(PAGE + "/graph", form | {"graph_certificate": pem})).status_code == 303
+    assert (await root.post(PAGE + "/graph", form)).status_code == 303
+    page = await root.get(PAGE)
+    assert "A certificate is stored." in page.text and "PRIVATE KEY" not in page.text
+    async with transaction(runtime_of.sessions) as session:
+        source = await graph_config.load(session, runtime_of.sealer)
+        sealed = await session.get(SealedSetting, graph_config.CREDENTIAL)
+        details = (
+            await session.scalars(
+                select(AuditEvent.detail).where(AuditEvent.action == "mailbox.source_changed")
+            )
+        ).all()
+    assert source is not None and source.credential.kind == graph_config.CERTIFICATE
+    assert source.authority == exchange_config.ENTRA and source.api_url == graph_config.GRAPH_API
+    assert sealed is not None and b"PRIVATE KEY" not in sealed.ciphertext
+    assert [d["credential"] for d in details] == ["secret", "certificate", "certificate"]
+    assert not any(GRAPH_SECRET in str(d) or "PRIVATE KEY" in str(d) for d in details)
+
+
+async def test_the_graph_connection_test_gets_a_token_and_reads_one_event(
+    people: People, new_browser: NewBrowser, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server = GraphServer()
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", server.ca_file)  # msal's token requests
+    monkeypatch.setenv("SSL_CERT_FILE", server.ca_file)  # httpx's Graph requests
+    try:
+        root = await new_browser().signed_in("root")
+        unset = await root.post(PAGE + "/graph/test", {"address": "alice@example.org"})
+        assert "Save the Microsoft Graph source first." in unset.text
+        form = {
+            "graph_tenant_id": graph_support.TENANT_ID,
+            "graph_client_id": graph_support.CLIENT_ID,
+            "graph_secret": graph_support.CLIENT_SECRET,
+            "graph_authority": server.url,
+            "graph_api_url": server.url,
+        }
+        assert (await root.post(PAGE + "/graph", form)).status_code == 303
+        nobody = await root.post(PAGE + "/graph/test", {"address": ""})
+        assert "no mailbox is watched through Graph" in nobody.text
+        server.mailbox("alice@example.org")
+        ok = await root.post(PAGE + "/graph/test", {"address": "alice@example.org"})
+        assert "Read the calendar of alice@example.org." in ok.text
+        assert server.entra.issued == 1
+        server.deny("carol@example.org")
+        denied = await root.post(PAGE + "/graph/test", {"address": "carol@example.org"})
+        assert "Microsoft Graph refused the mailbox" in denied.text
+        wrong = form | {"graph_secret": "not the client secret"}
+        assert (await root.post(PAGE + "/graph", wrong)).status_code == 303
+        bad = await root.post(PAGE + "/graph/test", {"address": "alice@example.org"})
+        assert "refused the app&#39;s token request" in bad.text
+        assert "not the client secret" not in bad.text
+    finally:
+        server.close()
+
+
+async def test_enrolling_for_graph_moves_a_mailbox_off_exchange_server(
+    runtime_of: Runtime, people: People, new_browser: NewBrowser
+) -> None:
+    await link(runtime_of, people.bob, email="bob@zoom.test")
+    root = await new_browser().signed_in("root")
+    assert (await root.post(PAGE + "/enrol", {"source": "exchange"})).status_code == 303
+    assert (await root.post(PAGE + "/enrol", {"source": "graph"})).status_code == 303
+    async with transaction(runtime_of.sessions) as session:
+        rows = (await session.execute(select(WatchedMailbox.source, WatchedMailbox.address))).all()
+    assert [tuple(row) for row in rows] == [("graph", "bob@example.org")]
+    page = await root.get(PAGE)
+    assert "bob · Microsoft 365" in page.text
+    unknown = await root.post(PAGE + "/enrol", {"source": "imap"})
+    assert unknown.status_code == 422 and "must be one of exchange, graph" in unknown.text
+
+
+async def test_the_admin_consent_return_says_what_entra_answered(
+    people: People, new_browser: NewBrowser
+) -> None:
+    root = await new_browser().signed_in("root")
+    back = PAGE + "/graph/consented"
+    granted = await root.get(back + f"?admin_consent=True&tenant={TENANT}")
+    assert granted.status_code == 303 and granted.headers["location"].endswith("graph-consented")
+    # The error text is Entra's: the notice is a fixed one, never the query echoed.
+    refused = await root.get(back + "?error=access_denied&error_description=<script>x</script>")
+    assert refused.headers["location"].endswith("graph-consent-refused")
+    shown = await root.get(refused.headers["location"])
+    assert "did not grant the Graph app its permissions" in shown.text
+    assert "access_denied" not in shown.text and "<script>x" not in shown.text

@@ -292,7 +292,7 @@ async def test_every_controller_page_passes_axe_on_desktop_and_phone(
         await admin.get_by_role("button", name="Save meeting defaults").click()
         await expect(admin.get_by_role("alert")).to_contain_text("Nothing was saved")
         await assert_accessible(admin)
-        await admin.get_by_role("button", name="Test connection").click()
+        await admin.get_by_role("button", name="Test connection", exact=True).click()
         await expect(admin.locator("#checks li")).to_have_count(3)
         await assert_accessible(admin)
         await assert_fits_the_screen(admin)
@@ -372,7 +372,7 @@ async def test_an_administrator_sets_up_the_mailbox_watch_in_the_browser(
         await expect(alert).to_contain_text("Nothing was saved")
         await expect(alert).to_contain_text("Tenant: is required")
         await alert.get_by_role("link", name="Tenant").click()
-        await expect(admin.get_by_label("Tenant")).to_be_focused()
+        await expect(admin.get_by_label("Tenant", exact=True)).to_be_focused()
         await expect(admin.get_by_label("Password or client secret")).to_have_value("")
         await assert_accessible(admin)
         await assert_fits_the_screen(admin)
@@ -389,17 +389,34 @@ async def test_an_administrator_sets_up_the_mailbox_watch_in_the_browser(
         await expect(admin.locator("#password-hint")).to_have_text("A password is stored.")
 
         # The connection test names what is wrong, then what worked.
-        await admin.get_by_label("Mailbox to try").fill("bob@example.org")
-        await admin.get_by_role("button", name="Test connection").click()
+        await admin.get_by_label("Mailbox to try", exact=True).fill("bob@example.org")
+        await admin.get_by_role("button", name="Test connection", exact=True).click()
         await expect(admin.locator("#check li.bad")).to_contain_text("ErrorNonExistentMailbox")
         ews.mailbox("bob@example.org").add(
             subject="Standup",
             start=datetime(2027, 5, 4, 9, tzinfo=UTC),
             end=datetime(2027, 5, 4, 10, tzinfo=UTC),
         )
-        await admin.get_by_role("button", name="Test connection").click()
+        await admin.get_by_role("button", name="Test connection", exact=True).click()
         await expect(admin.locator("#check li.ok")).to_have_text(
             "Opened the calendar of bob@example.org."
+        )
+        await assert_accessible(admin)
+
+        # Microsoft Graph: a pasted certificate without its key is refused, the secret kept out.
+        await admin.get_by_label("Microsoft 365 tenant").fill("contoso.onmicrosoft.com")
+        await admin.get_by_label("Graph application (client) id").fill(
+            "b2d6e0f4-7c19-4a3e-8f25-61d0c9a4e3b8"
+        )
+        await admin.get_by_label("Graph certificate").fill(
+            "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"
+        )
+        await admin.get_by_role("button", name="Save Graph source").click()
+        await expect(alert).to_contain_text("Graph certificate: must hold an unencrypted PEM")
+        await alert.get_by_role("link", name="Graph certificate").click()
+        await expect(admin.get_by_label("Graph certificate")).to_be_focused()
+        await expect(admin.get_by_label("Microsoft 365 tenant")).to_have_value(
+            "contoso.onmicrosoft.com"
         )
         await assert_accessible(admin)
 

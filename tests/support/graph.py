@@ -311,13 +311,15 @@ def _error(status: int, code: str, message: str, *more: tuple[str, str]) -> _Rep
 class GraphServer:
     """The stand-in; tests change ``mailbox(address)`` while the source reads it."""
 
-    def __init__(self) -> None:
+    def __init__(self, addin_id: str = ADDIN_ID) -> None:
+        self.addin_id = addin_id  # the add-in whose custom properties the events carry
         self.clock: Callable[[], datetime] = lambda: datetime.now(UTC)  # tests set theirs
         self.lock = threading.RLock()
         self.mailboxes: dict[str, Mailbox] = {}
         self.requests: list[tuple[str, str]] = []  # (method, path without query)
         self.subscriptions: dict[str, _Subscription] = {}
         self.deliveries: list[tuple[str, int]] = []  # (notification URL, status answered)
+        self.deliver = True  # False: change notifications are lost (lifecycle ones still sent)
         self._denied: set[str] = set()
         self._throttle: list[int] = []  # Retry-After seconds for each of the next requests
         self._deltas: dict[str, tuple[str, tuple[datetime, datetime], dict[str, int]]] = {}
@@ -370,7 +372,7 @@ class GraphServer:
             targets = [
                 s
                 for s in self.subscriptions.values()
-                if s.mailbox is mailbox and change in s.change_types
+                if s.mailbox is mailbox and change in s.change_types and self.deliver
             ]
         for subscription in targets:
             resource = f"Users/{mailbox.user_id}/Events/{item_id}"
@@ -533,10 +535,10 @@ class GraphServer:
         expand = query.get("$expand", "")
         if expand.startswith("singleValueExtendedProperties"):
             wanted = expand.partition("id eq '")[2].partition("'")[0]
-            name = f"String {PUBLIC_STRINGS} Name cecp-{ADDIN_ID}"
+            name = f"String {PUBLIC_STRINGS} Name cecp-{self.addin_id}"
             if event.cecp is not None and wanted.lower() == name.lower():
                 # Graph names the property with the GUID in lower case.
-                shown = f"String {PUBLIC_STRINGS.lower()} Name cecp-{ADDIN_ID}"
+                shown = f"String {PUBLIC_STRINGS.lower()} Name cecp-{self.addin_id}"
                 data["singleValueExtendedProperties"] = [{"id": shown, "value": event.cecp}]
         selected = query.get("$select")
         if selected:

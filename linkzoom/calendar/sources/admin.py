@@ -1,5 +1,5 @@
 """Administration of the mailbox watch, shared by the CLI and the console: configure the
-Exchange source, enrol mailboxes, and read each mailbox's status."""
+Exchange Server and Microsoft Graph sources, enrol mailboxes, and read each mailbox's status."""
 
 from __future__ import annotations
 
@@ -9,12 +9,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import urlsplit
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from linkzoom import audit
-from linkzoom.calendar.sources import exchange_config, mailboxes
+from linkzoom.calendar.sources import exchange_config, graph_config, mailboxes
 from linkzoom.calendar.sources.exchange_config import AUTH_TYPES, EXCHANGE, OAUTH2
+from linkzoom.calendar.sources.graph_config import GRAPH, Credential, CredentialError
 from linkzoom.problems import FieldError, ValidationFailed
 from linkzoom.store.mailbox_tables import WatchedMailbox
 from linkzoom.store.models import User, ZoomGrant
@@ -22,6 +23,7 @@ from linkzoom.vault.seal import Sealer
 
 _LOOPBACK = ("127.0.0.1", "localhost", "::1")
 _TENANT = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}\.)*[A-Za-z0-9-]{1,63}")  # id or domain
+ENROLLED_SOURCES = (EXCHANGE, GRAPH)  # enrolled by e-mail address; CalDAV calendars one by one
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -130,15 +132,88 @@ async def configure_exchange(
     await audit.record(session, action="mailbox.source_changed", at=now, actor=actor, detail=detail)
 
 
+def _https_or_empty(errors: list[tuple[str, str]], field: str, value: str, example: str) -> None:
+    if value and (urlsplit(value).scheme != "https" or not urlsplit(value).hostname):
+        errors.append((field, f"must be an https URL, e.g. {example}"))
+
+
+async def configure_graph(
+    session: AsyncSession,
+    sealer: Sealer,
+    *,
+    tenant_id: str,
+    client_id: str,
+    secret: str | None,
+    certificate: str | None,
+    authority: str | None,
+    api_url: str | None,
+    actor: str,
+    now: datetime,
+) -> graph_config.GraphSettings:
+    """Check and store the Microsoft Graph source: the Entra app's tenant and client ids, and
+    its credential, a client secret or a PEM key with its certificate (neither: keep the
+    stored one). ``authority`` and ``api_url`` are a national cloud's hosts, empty for the
+    worldwide cloud."""
+    tenant_id, client_id = tenant_id.strip(), client_id.strip()
+    authority = (authority or "").strip().rstrip("/")
+    api_url = (api_url or "").strip().rstrip("/")
+    secret = secret or None
+    certificate = (certificate or "").strip() or None
+    errors: list[tuple[str, str]] = []
+    if not _TENANT.fullmatch(tenant_id):
+        errors.append(("tenant_id", "is required: the directory (tenant) id or domain"))
+    if not _is_guid(client_id):
+        errors.append(("client_id", "must be the app's application (client) id, a GUID"))
+    _https_or_empty(errors, "authority", authority, "https://login.microsoftonline.us")
+    _https_or_empty(errors, "api_url", api_url, "https://graph.microsoft.us")
+    credential: Credential | None = None
+    if secret is not None and certificate is not None:
+        errors.append(("certificate", "give a client secret or a certificate, not both"))
+    elif certificate is not None:
+        try:
+            credential = Credential.from_pem(certificate)
+        except CredentialError as exc:
+            errors.append(("certificate", str(exc)))
+    elif secret is not None:
+        credential = Credential.from_secret(secret)
+    if errors:
+        raise ValidationFailed([FieldError(field=f, message=m) for f, m in errors])
+    stored = await graph_config.load(session, sealer)
+    if credential is None and stored is None:
+        raise ValidationFailed.one("secret", "is required the first time (or a certificate)")
+    await graph_config.save(
+        session,
+        sealer,
+        tenant_id=tenant_id,
+        client_id=client_id,
+        credential=credential,
+        authority=authority or None,
+        api_url=api_url or None,
+        now=now,
+    )
+    kept = credential or (stored.credential if stored else None)
+    assert kept is not None
+    detail = {"source": GRAPH, "tenant_id": tenant_id, "client_id": client_id}
+    detail |= {"credential": kept.kind} | ({"authority": authority} if authority else {})
+    await audit.record(session, action="mailbox.source_changed", at=now, actor=actor, detail=detail)
+    saved = await graph_config.load(session, sealer)
+    assert saved is not None
+    return saved
+
+
 async def enrol(
     session: AsyncSession,
     *,
     usernames: list[str] | None,
     actor: str,
     now: datetime,
+    source: str = EXCHANGE,
 ) -> list[str]:
     """Watch the mailbox (the user's e-mail address) of each named user, or, with ``None``, of
-    every user who has connected Zoom. Returns the addresses enrolled."""
+    every user who has connected Zoom, through ``source`` (Exchange Server or Microsoft
+    Graph). Returns the addresses enrolled."""
+    if source not in ENROLLED_SOURCES:
+        raise ValidationFailed.one("source", f"must be one of {', '.join(ENROLLED_SOURCES)}")
     query = select(User.id, User.username, User.email).where(User.disabled_at.is_(None))
     if usernames is None:
         query = query.join(ZoomGrant, ZoomGrant.user_id == User.id)
@@ -155,7 +230,17 @@ async def enrol(
     enrolled = []
     for row in rows:
         assert row.email is not None
-        await mailboxes.enrol(session, user_id=row.id, source=EXCHANGE, address=row.email, now=now)
+        # A mailbox is read through one source: one moved from Exchange Server to Exchange
+        # Online and enrolled for Graph stops being read over EWS (two watchers of one
+        # calendar would each apply every change).
+        await session.execute(
+            delete(WatchedMailbox).where(
+                WatchedMailbox.address == row.email,
+                WatchedMailbox.source.in_(ENROLLED_SOURCES),
+                WatchedMailbox.source != source,
+            )
+        )
+        await mailboxes.enrol(session, user_id=row.id, source=source, address=row.email, now=now)
         enrolled.append(row.email)
     if enrolled:
         await audit.record(
@@ -163,7 +248,7 @@ async def enrol(
             action="mailbox.enrolled",
             at=now,
             actor=actor,
-            detail={"source": EXCHANGE, "mailboxes": len(enrolled)},
+            detail={"source": source, "mailboxes": len(enrolled)},
         )
     return enrolled
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime
+from urllib.parse import urlencode
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
@@ -123,6 +124,15 @@ class GraphSettings:
     @property
     def authority_url(self) -> str:
         return f"{self.authority.rstrip('/')}/{self.tenant_id}"
+
+    def admin_consent_url(self, redirect_uri: str) -> str:
+        """Where a tenant administrator grants the app its application permissions (the
+        identity platform's admin consent endpoint; ``redirect_uri`` must be registered on the
+        app): https://learn.microsoft.com/entra/identity-platform/v2-admin-consent"""
+        query = urlencode(
+            {"client_id": self.client_id, "scope": self.scope, "redirect_uri": redirect_uri}
+        )
+        return f"{self.authority_url}/v2.0/adminconsent?{query}"
 
     @property
     def scope(self) -> str:
