@@ -22,6 +22,7 @@ import json
 import sys
 import tempfile
 import time
+from contextlib import nullcontext
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from caldav.davclient import DAVClient
 
+from bench.compose import database
 from linkzoom.calendar import store
 from linkzoom.calendar.event import CalendarEvent, desired_from_event
 from linkzoom.calendar.models import SYNCED
@@ -196,7 +198,9 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--calendars", type=int, default=500)
     parser.add_argument("--changed", type=int, default=50)
-    parser.add_argument("--pg", help="a PostgreSQL database URL (default: a fresh SQLite file)")
+    parser.add_argument(
+        "--pg", help="a PostgreSQL server URL; a throwaway database is made (default: SQLite)"
+    )
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="linkzoom-radicale-"))
     radicale = start_radicale(folder, {USER: PASSWORD})
@@ -204,7 +208,10 @@ def main() -> None:
         made = time.perf_counter()
         urls = populate(radicale, args.calendars)
         print(f"{len(urls)} calendars made on Radicale in {time.perf_counter() - made:.1f} s")
-        asyncio.run(bench(args, radicale, urls))
+        # --pg names a server: the bench works in a database of its own, dropped afterwards.
+        with database("postgresql", args.pg, Path()) if args.pg else nullcontext(None) as url_:
+            args.pg = url_
+            asyncio.run(bench(args, radicale, urls))
     finally:
         radicale.stop()
 

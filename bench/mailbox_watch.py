@@ -32,6 +32,7 @@ import os
 import sys
 import tempfile
 import time
+from contextlib import nullcontext
 from datetime import UTC, datetime, timedelta
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -39,6 +40,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.compose import database
 from linkzoom.calendar import store
 from linkzoom.calendar.event import CalendarEvent, desired_from_event
 from linkzoom.calendar.models import SYNCED
@@ -265,7 +267,9 @@ def main() -> None:
     parser.add_argument("--source", choices=["exchange", "graph"], default="exchange")
     parser.add_argument("--mailboxes", type=int, default=1000)
     parser.add_argument("--changed", type=int, default=100)
-    parser.add_argument("--pg", help="a PostgreSQL database URL (default: a fresh SQLite file)")
+    parser.add_argument(
+        "--pg", help="a PostgreSQL server URL; a throwaway database is made (default: SQLite)"
+    )
     args = parser.parse_args()
     parent, child = multiprocessing.get_context("fork").Pipe()
     stand_in = multiprocessing.get_context("fork").Process(
@@ -274,7 +278,10 @@ def main() -> None:
     stand_in.start()
     url, username, password = parent.recv()
     try:
-        asyncio.run(_bench(args, url, username, password, parent))
+        # --pg names a server: the bench works in a database of its own, dropped afterwards.
+        with database("postgresql", args.pg, Path()) if args.pg else nullcontext(None) as url_:
+            args.pg = url_
+            asyncio.run(_bench(args, url, username, password, parent))
     finally:
         parent.send(("stop", None))
         parent.recv()
