@@ -7,14 +7,19 @@ time in the meeting's own time zone. A rule maps *exactly* only when Zoom's occu
 calendar's, instant for instant. The rule is read in the event's time zone, so ``BYDAY=MO`` means
 Monday there, and Zoom gets that zone with the meeting.
 
+Month days 29-31 and 5th weekdays are Zoom's edge: RFC 5545 skips a month without that day,
+and Zoom does not document what it does there. Such a rule maps exactly when no month of its
+span lacks the day — every occurrence then falls in the month Zoom's interval steps to, and a 5th
+weekday is that month's last — and falls back otherwise (``_every_month_has_it``).
+
 Everything else maps to a recurring meeting with no fixed time (type 3), whose one link serves
 every occurrence; that is never an error. It happens for: yearly and sub-daily rules; several
 RRULEs, RDATE or EXRULE; rules without an end or with more than 60 occurrences; intervals beyond
-Zoom's; BYMONTH/BYYEARDAY/BYWEEKNO/BYHOUR/BYMINUTE/BYSECOND; several or negative month days,
-month days 29-31 (Zoom does not document what it does in shorter months); 5th or 2nd-to-last
-weekdays, several weekdays a month; a weekly rule whose ``WKST`` groups its days into weeks
-differently than Zoom's Sunday weeks; and a DTSTART that is not itself an occurrence of the rule
-(RFC 5545 counts it anyway; Zoom would skip it).
+Zoom's; BYMONTH/BYYEARDAY/BYWEEKNO/BYHOUR/BYMINUTE/BYSECOND; several or negative month days;
+month days 29-31 and 5th weekdays whose span meets a month without them; 2nd-to-last weekdays,
+several weekdays a month; a weekly rule whose ``WKST`` groups its days into weeks differently
+than Zoom's Sunday weeks; and a DTSTART that is not itself an occurrence of the rule (RFC 5545
+counts it anyway; Zoom would skip it).
 
 Counting and the DTSTART check use ``dateutil``'s RFC 5545 expansion; the mapping itself is
 structural, and the tests prove it against dateutil for every rule Zoom can express.
@@ -36,7 +41,8 @@ from linkzoom.zoom.models import Recurrence
 MAX_OCCURRENCES = 60
 MAX_INTERVAL = {"DAILY": 90, "WEEKLY": 12, "MONTHLY": 3}
 ZOOM_DAILY, ZOOM_WEEKLY, ZOOM_MONTHLY = 1, 2, 3
-_SAFE_MONTH_DAY = 28
+_SAFE_MONTH_DAY = 28  # every month has the days up to it
+FIFTH = 5
 _DATEUTIL_FREQ: dict[str, Literal[1, 2, 3]] = {"DAILY": 3, "WEEKLY": 2, "MONTHLY": 1}  # dateutil's
 
 
@@ -96,6 +102,10 @@ def map_rule(rule: Rule, *, start: datetime) -> Mapping:
         return _loose("Zoom meetings end after at most 60 occurrences")
     if sunday_weeks != expansion:
         return _loose("WKST groups the weekdays into weeks unlike Zoom's Sunday weeks")
+    if _at_month_edge(rule, shape) and not _every_month_has_it(expansion, rule.interval):
+        return _loose(
+            "a month of the series has no such day, and Zoom does not document what it does then"
+        )
     # A daily rule on some weekdays became weekly; its interval is 1 (checked in _shape).
     interval = rule.interval if rule.freq != "DAILY" or shape.type == ZOOM_DAILY else 1
     return Mapping(recurrence=replace(shape, repeat_interval=interval, end_times=len(expansion)))
@@ -134,15 +144,35 @@ def _monthly_shape(rule: Rule, *, start: datetime) -> Recurrence | str:
     if (ordinal is None) == (not rule.bysetpos):
         return "Zoom's monthly weekday needs exactly one position (1st-4th or last)"
     position = ordinal if ordinal is not None else rule.bysetpos[0]
-    if position not in (1, 2, 3, 4, -1):
+    if position not in (1, 2, 3, 4, 5, -1):
         return "Zoom's monthly weekday is the 1st, 2nd, 3rd, 4th or last"
-    return Recurrence(type=ZOOM_MONTHLY, monthly_week=position, monthly_week_day=_zoom_day(weekday))
+    # A 5th weekday is the month's last one: exact where every month has five (checked later).
+    week = -1 if position == FIFTH else position
+    return Recurrence(type=ZOOM_MONTHLY, monthly_week=week, monthly_week_day=_zoom_day(weekday))
 
 
 def _month_day(day: int) -> Recurrence | str:
-    if not 1 <= day <= _SAFE_MONTH_DAY:
-        return "Zoom does not document its monthly meetings on days 29-31 or counted from the end"
+    if not 1 <= day <= 31:
+        return "Zoom's monthly meetings have no day counted from the end of the month"
     return Recurrence(type=ZOOM_MONTHLY, monthly_day=day)
+
+
+def _at_month_edge(rule: Rule, shape: Recurrence) -> bool:
+    """A monthly day some months lack: the 29th-31st, or a 5th weekday."""
+    if shape.type != ZOOM_MONTHLY:
+        return False
+    fifth = any(n == FIFTH for n, _ in rule.byday) or FIFTH in rule.bysetpos
+    return fifth or (shape.monthly_day or 0) > _SAFE_MONTH_DAY
+
+
+def _every_month_has_it(expansion: Sequence[datetime], interval: int) -> bool:
+    """Whether the k-th occurrence falls in the month ``k * interval`` after the first: RFC
+    5545 skipped no month for lacking the day, so Zoom never meets such a month either."""
+    first = expansion[0].year * 12 + expansion[0].month
+    return all(
+        moment.year * 12 + moment.month == first + k * interval
+        for k, moment in enumerate(expansion)
+    )
 
 
 def _zoom_day(weekday: int) -> int:

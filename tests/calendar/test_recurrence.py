@@ -3,6 +3,7 @@ expansion; a meeting with no fixed time everywhere else, never an error."""
 
 from __future__ import annotations
 
+from calendar import monthrange
 from datetime import UTC, date, datetime, time, timedelta
 from itertools import islice
 from zoneinfo import ZoneInfo
@@ -228,9 +229,91 @@ def test_rules_zoom_cannot_express_get_no_fixed_time(rule: str) -> None:
     assert mapping.recurrence is None and mapping.reason
 
 
-def test_day_29_to_31_is_not_trusted_to_zoom() -> None:
-    start = datetime(2027, 1, 31, 10, 0, tzinfo=BERLIN)
-    assert map_rule(parse_rule("FREQ=MONTHLY;COUNT=3"), start=start).recurrence is None
+@pytest.mark.parametrize(
+    ("rule", "start", "expected"),
+    [
+        # The 31st every other month from January: Jan, Mar, May, Jul all have it.
+        (
+            "FREQ=MONTHLY;INTERVAL=2;COUNT=4",
+            datetime(2027, 1, 31, 10, 0, tzinfo=BERLIN),
+            Recurrence(type=3, repeat_interval=2, monthly_day=31, end_times=4),
+        ),
+        (
+            "FREQ=MONTHLY;BYMONTHDAY=30;UNTIL=20270131T235959Z",
+            datetime(2026, 10, 30, 10, 0, tzinfo=BERLIN),  # Oct to Jan: no February
+            Recurrence(type=3, repeat_interval=1, monthly_day=30, end_times=4),
+        ),
+        # The 5th Monday of March and May 2027 is each month's last one.
+        (
+            "FREQ=MONTHLY;INTERVAL=2;BYDAY=5MO;COUNT=2",
+            datetime(2027, 3, 29, 10, 0, tzinfo=BERLIN),
+            Recurrence(type=3, repeat_interval=2, monthly_week=-1, monthly_week_day=2, end_times=2),
+        ),
+    ],
+)
+def test_days_some_months_lack_are_exact_when_no_month_of_the_span_lacks_them(
+    rule: str, start: datetime, expected: Recurrence
+) -> None:
+    mapping = map_rule(parse_rule(rule), start=start)
+    assert mapping.recurrence == expected
+    ours = zoom_occurrences(expected, start=start.astimezone(UTC), zone=BERLIN)
+    assert ours == expanded(rule, start)
+
+
+@pytest.mark.parametrize(
+    ("rule", "start"),
+    [
+        ("FREQ=MONTHLY;COUNT=3", datetime(2027, 1, 31, 10, 0, tzinfo=BERLIN)),  # February
+        ("FREQ=MONTHLY;INTERVAL=2;COUNT=5", datetime(2027, 1, 31, 10, 0, tzinfo=BERLIN)),  # Sep
+        ("FREQ=MONTHLY;BYMONTHDAY=29;COUNT=13", datetime(2027, 1, 29, 10, 0, tzinfo=BERLIN)),
+        ("FREQ=MONTHLY;BYDAY=5MO;COUNT=2", datetime(2027, 3, 29, 10, 0, tzinfo=BERLIN)),  # April
+    ],
+)
+def test_days_some_months_lack_fall_back_when_a_month_of_the_span_lacks_them(
+    rule: str, start: datetime
+) -> None:
+    mapping = map_rule(parse_rule(rule), start=start)
+    assert mapping.recurrence is None
+    assert mapping.reason == (
+        "a month of the series has no such day, and Zoom does not document what it does then"
+    )
+
+
+@st.composite
+def month_edges(draw: st.DrawFn) -> tuple[str, datetime]:
+    """Monthly rules on the 29th-31st or a 5th weekday, DTSTART on the rule."""
+    zone = ZoneInfo(draw(st.sampled_from(ZONES)))
+    interval, count = draw(st.integers(1, 3)), draw(st.integers(1, 14))
+    if draw(st.booleans()):
+        day = draw(st.integers(29, 31))
+        year = draw(st.sampled_from([2027, 2028]))  # 2028: a 29 February
+        months = [m for m in range(1, 13) if monthrange(year, m)[1] >= day]
+        month = draw(st.sampled_from(months))
+        start = datetime(year, month, day, 9, 30, tzinfo=zone)
+        rule = f"FREQ=MONTHLY;INTERVAL={interval};BYMONTHDAY={day};COUNT={count}"
+    else:
+        start = draw(local_starts())
+        while start.day < 29:  # the 5th of its weekday
+            start += timedelta(days=7)
+        rule = f"FREQ=MONTHLY;INTERVAL={interval};BYDAY=5{WEEKDAYS[start.weekday()]};COUNT={count}"
+    return rule, start
+
+
+@settings(max_examples=300, deadline=None)
+@given(month_edges())
+def test_month_edges_are_exact_or_fall_back_never_wrong(case: tuple[str, datetime]) -> None:
+    text, start = case
+    mapping = map_rule(parse_rule(text), start=start)
+    zone = start.tzinfo
+    assert isinstance(zone, ZoneInfo)
+    calendar = expanded(text, start)
+    if mapping.recurrence is None:
+        # Only when RFC 5545 skipped a month Zoom's interval would have stepped to.
+        months = [m.astimezone(zone).year * 12 + m.astimezone(zone).month for m in calendar]
+        interval = parse_rule(text).interval
+        assert months != [months[0] + k * interval for k in range(len(months))]
+        return
+    assert zoom_occurrences(mapping.recurrence, start=start.astimezone(UTC), zone=zone) == calendar
 
 
 def test_several_rules_and_rdates_get_no_fixed_time() -> None:

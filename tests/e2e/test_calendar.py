@@ -181,6 +181,39 @@ def test_valid_events_once_refused_are_mirrored(calendar: CalendarDeployment) ->
     assert assert_spec_valid(calendar) >= 4
 
 
+@pytest.mark.one_database
+def test_month_days_some_months_lack_are_exact_over_the_sandbox_when_the_span_allows(
+    calendar: CalendarDeployment,
+) -> None:
+    api = calendar.alice
+
+    def put(key: str, start: str, rule: str) -> dict[str, Any]:
+        body = ics([f"DTSTART;TZID=Europe/Berlin:{start}", "DURATION:PT1H", f"RRULE:{rule}"])
+        answer = api.put(path(key), content=body, headers={"content-type": "text/calendar"})
+        assert answer.status_code == 201, answer.text
+        wait_status(api, key, "synced")
+        return answer.json() | {"meeting": calendar.meeting(answer.json()["zoom_meeting_id"])}
+
+    def starts(found: dict[str, Any]) -> list[str]:
+        return [o["start_time"] for o in found["meeting"]["occurrences"]]
+
+    # The 31st every other month from January: each month of the span has a 31st.
+    odd = put("31st", "20270131T100000", "FREQ=MONTHLY;INTERVAL=2;COUNT=4")
+    assert odd["recurrence_mapping"] == "exact" and odd["meeting"]["type"] == 8
+    assert starts(odd) == [
+        "2027-01-31T09:00:00Z", "2027-03-31T08:00:00Z", "2027-05-31T08:00:00Z",
+        "2027-07-31T08:00:00Z",
+    ]  # fmt: skip
+    # The 5th Monday of March and May: each is its month's last Monday.
+    fifth = put("5th-monday", "20270329T100000", "FREQ=MONTHLY;INTERVAL=2;BYDAY=5MO;COUNT=2")
+    assert fifth["recurrence_mapping"] == "exact"
+    assert starts(fifth) == ["2027-03-29T08:00:00Z", "2027-05-31T08:00:00Z"]
+    # Monthly on the 31st through February: RFC 5545 skips it, Zoom's behaviour is undocumented.
+    february = put("31st-monthly", "20270131T100000", "FREQ=MONTHLY;COUNT=3")
+    assert february["recurrence_mapping"] == "no-fixed-time"
+    assert february["meeting"]["type"] == 3
+
+
 def test_zoom_side_changes_arrive_as_webhooks_and_the_calendar_wins(
     calendar: CalendarDeployment,
 ) -> None:
