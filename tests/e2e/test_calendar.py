@@ -192,7 +192,8 @@ def test_month_days_some_months_lack_are_exact_over_the_sandbox_when_the_span_al
         answer = api.put(path(key), content=body, headers={"content-type": "text/calendar"})
         assert answer.status_code == 201, answer.text
         wait_status(api, key, "synced")
-        return answer.json() | {"meeting": calendar.meeting(answer.json()["zoom_meeting_id"])}
+        found: dict[str, Any] = answer.json()
+        return found | {"meeting": calendar.meeting(found["zoom_meeting_id"])}
 
     def starts(found: dict[str, Any]) -> list[str]:
         return [o["start_time"] for o in found["meeting"]["occurrences"]]
