@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import case, delete, func, select, update
+from sqlalchemy import case, delete, func, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from linkzoom.store.calendar_tables import CalendarBinding
@@ -70,7 +70,9 @@ async def claim_due(
     result = await session.execute(
         update(WatchedMailbox)
         .where(WatchedMailbox.id.in_(due.scalar_subquery()), free)
-        .values(lease_owner=owner, lease_until=until)
+        # Due again when the lease ends (a crashed worker's mailboxes come back then); a
+        # notification during the poll sets an earlier due time, which release keeps.
+        .values(lease_owner=owner, lease_until=until, due_at=until)
         .returning(WatchedMailbox.id)
     )
     return list(result.scalars())
@@ -144,11 +146,22 @@ async def release(
     status: str,
     error: str | None,
     synced_at: datetime | None = None,
+    keep_notified: bool = True,
 ) -> None:
+    """End the lease; the mailbox is next due at ``due_at`` — unless a change notification
+    arrived during the poll (its due time is earlier than the lease's end), which may name a
+    change the poll missed: then it stays due at once. ``keep_notified=False`` (a server that
+    asked us to wait) takes ``due_at`` regardless."""
+    notified_meanwhile = WatchedMailbox.due_at < WatchedMailbox.lease_until
     values: dict[str, Any] = {
         "lease_owner": None,
         "lease_until": None,
-        "due_at": due_at,
+        "due_at": case(
+            (notified_meanwhile, WatchedMailbox.due_at),
+            else_=literal(due_at, type_=WatchedMailbox.__table__.c.due_at.type),
+        )
+        if keep_notified
+        else due_at,
         "status": status,
         "last_error": error,
     }

@@ -331,5 +331,6 @@ class MailboxWatcher:
                 status=status,
                 error=error,
                 synced_at=now if synced else None,
+                keep_notified=status != mailboxes.BUSY,  # Retry-After is waited out regardless
             )
         return Polled(mailbox_id=mailbox.id, applied=applied, status=status)
