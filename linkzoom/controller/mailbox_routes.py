@@ -125,31 +125,56 @@ async def enrol(request: Request, viewer: Viewer, form: dict[str, str]) -> Respo
     return redirect(request, MAILBOXES, notice="mailboxes-enrolled")
 
 
-@action(admin=True)
-async def test_connection(request: Request, viewer: Viewer, form: dict[str, str]) -> Response:
-    """Open one mailbox's calendar with the saved source: the address given, else the first
-    watched one. Nothing is synced or changed."""
+async def _try_mailbox(
+    request: Request, form: dict[str, str], source_name: str
+) -> tuple[tuple[bool, str], str]:
+    """Read one mailbox's calendar once with the saved source — the address given, else the
+    first mailbox watched through that source — as the watch would; nothing is synced or
+    changed. Returns the outcome shown on the page, and the address tried."""
     runtime = request.app.state.runtime
+    graph = source_name == graph_config.GRAPH
     async with transaction(runtime.sessions) as session:
-        settings = await exchange_config.load(session, runtime.sealer)
-        boxes = await watch_admin.statuses(session)
+        settings = await (graph_config.load if graph else exchange_config.load)(
+            session, runtime.sealer
+        )
+        boxes = [b for b in await watch_admin.statuses(session) if b.source == source_name]
         identity = await addin_id(
             session, configured=runtime.settings.addin_id, now=runtime.clock()
         )
     address = form.get("address", "").strip()[:320] or (boxes[0].address if boxes else "")
+    label = "Microsoft Graph" if graph else "Exchange"
     if settings is None:
-        outcome = (False, "Save the Exchange source first.")
-    elif not address:
-        outcome = (False, "Give a mailbox address to try (no mailbox is watched yet).")
+        return (False, f"Save the {label} source first."), address
+    if not address:
+        return (
+            False,
+            f"Give a mailbox address to try (no mailbox is watched through {label}).",
+        ), address
+    problem: str | None
+    if isinstance(settings, graph_config.GraphSettings):
+        from linkzoom.calendar.sources.graph import GraphSource  # msal: on demand
+
+        graph_source = GraphSource(settings, addin_id=identity, notification_url=None)
+        try:
+            problem = await graph_source.check(address)
+        finally:
+            await graph_source.close()
     else:
         from linkzoom.calendar.sources.exchange import ExchangeSource  # exchangelib: on demand
 
-        source = ExchangeSource(settings, addin_id=identity)
+        ews_source = ExchangeSource(settings, addin_id=identity)
         try:
-            problem = await source.check(address)
+            problem = await ews_source.check(address)
         finally:
-            source.close()
-        outcome = (problem is None, problem or f"Opened the calendar of {address}.")
+            ews_source.close()
+    verb = "Read" if graph else "Opened"
+    return (problem is None, problem or f"{verb} the calendar of {address}."), address
+
+
+@action(admin=True)
+async def test_connection(request: Request, viewer: Viewer, form: dict[str, str]) -> Response:
+    """Open one mailbox's calendar with the saved Exchange source."""
+    outcome, address = await _try_mailbox(request, form, exchange_config.EXCHANGE)
     return await _page(request, viewer, check=outcome, values={"address": address})
 
 
@@ -188,29 +213,8 @@ async def graph(request: Request, viewer: Viewer, form: dict[str, str]) -> Respo
 
 @action(admin=True)
 async def graph_test(request: Request, viewer: Viewer, form: dict[str, str]) -> Response:
-    """Get an app token and read one event of a mailbox with the saved Graph source: the
-    address given, else the first mailbox watched through Graph. Nothing is synced."""
-    runtime = request.app.state.runtime
-    async with transaction(runtime.sessions) as session:
-        settings = await graph_config.load(session, runtime.sealer)
-        boxes = [b for b in await watch_admin.statuses(session) if b.source == graph_config.GRAPH]
-        identity = await addin_id(
-            session, configured=runtime.settings.addin_id, now=runtime.clock()
-        )
-    address = form.get("address", "").strip()[:320] or (boxes[0].address if boxes else "")
-    if settings is None:
-        outcome = (False, "Save the Microsoft Graph source first.")
-    elif not address:
-        outcome = (False, "Give a mailbox address to try (no mailbox is watched through Graph).")
-    else:
-        from linkzoom.calendar.sources.graph import GraphSource  # msal: on demand
-
-        source = GraphSource(settings, addin_id=identity, notification_url=None)
-        try:
-            problem = await source.check(address)
-        finally:
-            await source.close()
-        outcome = (problem is None, problem or f"Read the calendar of {address}.")
+    """Get an app token and read one event of a mailbox with the saved Graph source."""
+    outcome, address = await _try_mailbox(request, form, graph_config.GRAPH)
     return await _page(request, viewer, graph_check=outcome, values={"graph_address": address})
 
 

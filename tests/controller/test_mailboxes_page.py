@@ -114,6 +114,8 @@ async def test_the_connection_test_opens_a_calendar_and_names_what_failed(
             "password": ews.password,
         }
         assert (await root.post(PAGE + "/exchange", form)).status_code == 303
+        nothing = await root.post(PAGE + "/test", {"address": ""})
+        assert "no mailbox is watched through Exchange" in nothing.text
         nobody = await root.post(PAGE + "/test", {"address": "nobody@example.org"})
         assert "ErrorNonExistentMailbox" in nobody.text
         ews.mailbox("alice@example.org")
@@ -318,7 +320,7 @@ async def test_the_graph_connection_test_gets_a_token_and_reads_one_event(
         }
         assert (await root.post(PAGE + "/graph", form)).status_code == 303
         nobody = await root.post(PAGE + "/graph/test", {"address": ""})
-        assert "no mailbox is watched through Graph" in nobody.text
+        assert "no mailbox is watched through Microsoft Graph" in nobody.text
         server.mailbox("alice@example.org")
         ok = await root.post(PAGE + "/graph/test", {"address": "alice@example.org"})
         assert "Read the calendar of alice@example.org." in ok.text
