@@ -130,7 +130,9 @@ class _Reader:
 
     def moment(self, prop: Any, field: str, tzid: object = None) -> datetime | date:
         """A DATE, or an aware DATE-TIME read in its TZID (wall-clock time kept)."""
-        value = prop.dt
+        if isinstance(prop, list):  # icalendar's answer for a property given twice
+            raise _fail(field, "must appear once")
+        value = getattr(prop, "dt", None)
         if isinstance(value, date) and (problem := out_of_range(value)) is not None:
             raise _fail(field, problem)
         tzid = tzid or prop.params.get("TZID")
@@ -175,7 +177,9 @@ class _Reader:
         if "DTEND" in event:
             return _aware(self.moment(event["DTEND"], f"{where}.DTEND"), zone)
         if "DURATION" in event:
-            span = event["DURATION"].dt
+            span = getattr(event["DURATION"], "dt", None)  # a list when given twice
+            if isinstance(event["DURATION"], list):
+                raise _fail(f"{where}.DURATION", "must appear once")
             if not isinstance(span, timedelta):
                 raise _fail(f"{where}.DURATION", "must be a duration")
             if abs(span) > MAX_LENGTH:
@@ -189,11 +193,11 @@ class _Reader:
         values = event.get("RRULE")
         if values is None:
             return ()
+        texts = [v.to_ical().decode() for v in (values if isinstance(values, list) else [values])]
         try:
-            return tuple(
-                parse_rule(v.to_ical().decode())
-                for v in (values if isinstance(values, list) else [values])
-            )
+            # An empty RRULE (Google's public holiday calendars write them) repeats nothing:
+            # RFC 5545 has no such value, and the producer plainly meant a single event.
+            return tuple(parse_rule(text) for text in texts if text.strip())
         except RuleError as exc:
             raise _fail("VEVENT.RRULE", str(exc)) from None
 
