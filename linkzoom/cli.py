@@ -386,8 +386,7 @@ def _read_pem(path: Path) -> str:
 
 def _mailboxes_graph(args: argparse.Namespace, settings: Settings) -> int:
     from linkzoom.calendar.sources import admin
-    from linkzoom.calendar.sources.graph_config import GraphSettings
-    from linkzoom.controller.mailbox_routes import CONSENTED
+    from linkzoom.calendar.sources.graph_config import CONSENT_RETURN_PATH, GraphSettings
     from linkzoom.vault.keyring import KeySource
     from linkzoom.vault.seal import Sealer
 
@@ -413,7 +412,7 @@ def _mailboxes_graph(args: argparse.Namespace, settings: Settings) -> int:
     saved = _with_db(settings, save)
     kept = "" if secret or certificate else " (credential unchanged)"
     print(f"Microsoft Graph source saved: app {saved.client_id} in {saved.tenant_id}{kept}")
-    consent = saved.admin_consent_url(settings.public_url.rstrip("/") + CONSENTED)
+    consent = saved.admin_consent_url(settings.public_url.rstrip("/") + CONSENT_RETURN_PATH)
     print(f"admin consent (Calendars.Read): {consent}")
     return 0
 

@@ -19,7 +19,7 @@ from linkzoom.problems import ValidationFailed
 from linkzoom.store.db import transaction
 
 MAILBOXES = "/controller/admin/mailboxes"
-CONSENTED = MAILBOXES + "/graph/consented"  # the redirect URI registered on the Entra app
+CONSENTED = graph_config.CONSENT_RETURN_PATH
 
 
 async def _page(request: Request, viewer: Viewer, *, status: int = 200, **extra: Any) -> Response:

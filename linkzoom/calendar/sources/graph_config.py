@@ -26,6 +26,8 @@ TENANT, CLIENT_ID = "graph.tenant_id", "graph.client_id"
 AUTHORITY, API_URL = "graph.authority", "graph.api_url"
 _PLAIN = (TENANT, CLIENT_ID, AUTHORITY, API_URL)
 CREDENTIAL = "graph.credential"  # sealed JSON: {"kind": "secret", "secret": …} or a certificate
+# Where Entra ID sends the administrator back after admin consent (a redirect URI of the app).
+CONSENT_RETURN_PATH = "/controller/admin/mailboxes/graph/consented"
 
 
 class CredentialError(ValueError):
