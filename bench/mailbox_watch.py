@@ -69,59 +69,40 @@ def _address(n: int) -> str:
     return f"user{n}@bench.example"
 
 
-def _ews(conn: Connection, count: int) -> None:
-    """The stand-in, in its own process: populate, then answer the parent's commands."""
-    from tests.support.ews import start_ews_server
+def _stand_in(conn: Connection, source: str, count: int) -> None:
+    """The stand-in, in its own process: populate, tell the parent how to reach it, then
+    answer its commands (move the first N events with Zoom, count requests, stop)."""
+    server: Any
+    if source == "graph":
+        from tests.support.graph import GraphServer
 
-    server = start_ews_server(addin_id=ADDIN)
+        server = GraphServer(addin_id=ADDIN)
+        reach = {"url": server.url, "ca_file": server.ca_file}
+    else:
+        from tests.support.ews import start_ews_server
+
+        server = start_ews_server(addin_id=ADDIN)
+        reach = {"url": server.url, "username": server.username, "password": server.password}
     zoom_items = []
     for n in range(count):
         box = server.mailbox(_address(n))
-        cecp = {"linkzoom_event_key": f"key-{n}"}
         end = START + timedelta(hours=1)
-        zoom_items.append(box.add(subject="Planning", start=START, end=end, cecp=cecp))
-        for k in range(3):
-            box.add(subject=f"Other {k}", start=START, end=end)
-    conn.send((server.url, server.username, server.password))
-    while True:
-        command, arg = conn.recv()
-        if command == "move":
-            for n in range(arg):
-                moved = START + timedelta(hours=2)
-                server.mailboxes[_address(n)].update(
-                    zoom_items[n], start=moved, end=moved + timedelta(hours=1)
-                )
-            conn.send(None)
-        elif command == "requests":
-            conn.send(len(server.requests))
+        marks = {"linkzoom_event_key": f"key-{n}"}
+        if source == "graph":  # Graph's property is the JSON text; only join links are re-read
+            link = f"https://zoom.example/j/{9_000_000_000 + n}"
+            item = box.add(subject="Planning", start=START, end=end, location=link,
+                           cecp=json.dumps(marks))  # fmt: skip
         else:
-            server.close()
-            conn.send(None)
-            return
-
-
-def _graph(conn: Connection, count: int) -> None:
-    """The Graph stand-in, in its own process: populate, then answer the parent's commands."""
-    from tests.support.graph import GraphServer
-
-    server = GraphServer(addin_id=ADDIN)
-    zoom_items = []
-    for n in range(count):
-        box = server.mailbox(_address(n))
-        cecp = json.dumps({"linkzoom_event_key": f"key-{n}"})
-        end = START + timedelta(hours=1)
-        link = f"https://zoom.example/j/{9_000_000_000 + n}"
-        zoom_items.append(
-            box.add(subject="Planning", start=START, end=end, location=link, cecp=cecp)
-        )
+            item = box.add(subject="Planning", start=START, end=end, cecp=marks)
+        zoom_items.append(item)
         for k in range(3):
             box.add(subject=f"Other {k}", start=START, end=end)
-    conn.send((server.url, server.ca_file, ""))  # its test CA where EWS sends the username
+    conn.send(reach)
     while True:
         command, arg = conn.recv()
         if command == "move":
+            moved = START + timedelta(hours=2)
             for n in range(arg):
-                moved = START + timedelta(hours=2)
                 server.mailbox(_address(n)).update(
                     zoom_items[n], start=moved, end=moved + timedelta(hours=1)
                 )
@@ -134,31 +115,29 @@ def _graph(conn: Connection, count: int) -> None:
             return
 
 
-def _source(args: argparse.Namespace, url: str, username: str, password: str) -> Any:
+def _source(args: argparse.Namespace, reach: dict[str, str]) -> Any:
     if args.source == "graph":
-        os.environ["REQUESTS_CA_BUNDLE"] = os.environ["SSL_CERT_FILE"] = username  # its CA
+        os.environ["REQUESTS_CA_BUNDLE"] = os.environ["SSL_CERT_FILE"] = reach["ca_file"]
         settings = GraphSettings(
             tenant_id=graph_support.TENANT_ID,
             client_id=graph_support.CLIENT_ID,
             credential=Credential.from_secret(graph_support.CLIENT_SECRET),
-            authority=url,
-            api_url=url,
+            authority=reach["url"],
+            api_url=reach["url"],
         )
         return GraphSource(settings, addin_id=ADDIN, notification_url=None)
     return ExchangeSource(
         ExchangeSettings(
-            service_endpoint=url + "/EWS/Exchange.asmx",
-            username=username,
-            password=password,
+            service_endpoint=reach["url"] + "/EWS/Exchange.asmx",
+            username=reach["username"],
+            password=reach["password"],
             auth_type="basic",
         ),
         addin_id=ADDIN,
     )
 
 
-async def _bench(
-    args: argparse.Namespace, url: str, username: str, password: str, conn: Connection
-) -> None:
+async def _bench(args: argparse.Namespace, reach: dict[str, str], conn: Connection) -> None:
     tmp = Path(tempfile.mkdtemp(prefix="linkzoom-watch-bench-"))
     database_url = args.pg or f"sqlite:///{tmp / 'bench.sqlite'}"
     migrate.upgrade(database_url)
@@ -204,7 +183,7 @@ async def _bench(
                 await mailboxes.enrol(
                     session, user_id=user.id, source=args.source, address=_address(n), now=now
                 )
-        source = _source(args, url, username, password)
+        source = _source(args, reach)
         watcher = MailboxWatcher(
             sessions=runtime.sessions,
             calendar=mirror_of(runtime).service,
@@ -273,15 +252,15 @@ def main() -> None:
     args = parser.parse_args()
     parent, child = multiprocessing.get_context("fork").Pipe()
     stand_in = multiprocessing.get_context("fork").Process(
-        target=_graph if args.source == "graph" else _ews, args=(child, args.mailboxes)
+        target=_stand_in, args=(child, args.source, args.mailboxes)
     )
     stand_in.start()
-    url, username, password = parent.recv()
+    reach = parent.recv()
     try:
         # --pg names a server: the bench works in a database of its own, dropped afterwards.
         with database("postgresql", args.pg, Path()) if args.pg else nullcontext(None) as url_:
             args.pg = url_
-            asyncio.run(_bench(args, url, username, password, parent))
+            asyncio.run(_bench(args, reach, parent))
     finally:
         parent.send(("stop", None))
         parent.recv()

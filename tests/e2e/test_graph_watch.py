@@ -12,9 +12,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tests.e2e.calendar_support import path, wait_until
+from tests.e2e.calendar_support import wait_until
 from tests.e2e.compose_support import sql
 from tests.e2e.conftest import Deployment
+from tests.e2e.mailbox_support import assert_sealed_and_unlogged, zoom_for_event
 from tests.support import graph as graph_support
 from tests.support.graph import GraphServer
 
@@ -61,18 +62,8 @@ def test_an_event_moved_in_exchange_online_moves_the_meeting_within_2_s_of_the_n
     assert f"Microsoft Graph source saved: app {graph_support.CLIENT_ID}" in saved
     assert f"{graph_server.url}/{graph_support.TENANT_ID}/v2.0/adminconsent?" in saved
 
-    alice = deployment.login("alice")
-    deployment.link_zoom(alice, "alice@zoom.test")
     key = "e2e-graph-event"
-    body = {
-        "subject": "Roadmap",
-        "start": START.isoformat(),
-        "end": (START + timedelta(hours=1)).isoformat(),
-        "timezone": "Europe/Berlin",
-    }
-    answer = alice.put(path(key), json=body)
-    assert answer.status_code == 201, answer.text
-    meeting_id, link = answer.json()["zoom_meeting_id"], answer.json()["location"]
+    meeting_id, link = zoom_for_event(deployment, key, "Roadmap", START)
     mailbox = graph_server.mailbox(ADDRESS)
     event_id = mailbox.add(
         subject="Roadmap",
@@ -112,13 +103,8 @@ def test_an_event_moved_in_exchange_online_moves_the_meeting_within_2_s_of_the_n
     assert took <= NOTIFIED_WITHIN, f"{took:.2f} s from the notification to Zoom"
 
     # The client secret is sealed, and never in a log line or a stored plain value.
-    logs = deployment.logs()
-    assert graph_support.CLIENT_SECRET not in logs and "Traceback" not in logs
-    stored = sql(deployment, "SELECT value FROM app_settings") + sql(
-        deployment, "SELECT ciphertext FROM sealed_settings"
-    )
-    raw = [v if isinstance(v, bytes) else str(v).encode() for (v,) in stored]
-    assert raw and all(graph_support.CLIENT_SECRET.encode() not in value for value in raw)
+    assert "Traceback" not in deployment.logs()
+    assert_sealed_and_unlogged(deployment, graph_support.CLIENT_SECRET)
     # The client state is kept as a digest only.
     client_state = next(iter(graph_server.subscriptions.values())).client_state
     assert client_state is not None

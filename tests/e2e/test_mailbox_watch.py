@@ -11,9 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.calendar_support import path, wait_until
+from tests.e2e.calendar_support import wait_until
 from tests.e2e.compose_support import sql
 from tests.e2e.conftest import Deployment
+from tests.e2e.mailbox_support import assert_sealed_and_unlogged, zoom_for_event
 from tests.support.ews import EwsServer, start_ews_server
 from tests.support.radicale import start_radicale
 
@@ -52,25 +53,15 @@ def test_an_event_moved_only_in_the_mailbox_moves_the_zoom_meeting(
         stdin=ews.password + "\n",
     )
     assert "Exchange source saved" in saved
-    alice = deployment.login("alice")
-    deployment.link_zoom(alice, "alice@zoom.test")
     key = "e2e-mailbox-event"
-    body = {
-        "subject": "Quarterly planning",
-        "start": START.isoformat(),
-        "end": (START + timedelta(hours=1)).isoformat(),
-        "timezone": "Europe/Berlin",
-    }
-    answer = alice.put(path(key), json=body)
-    assert answer.status_code == 201, answer.text
-    meeting_id = answer.json()["zoom_meeting_id"]
+    meeting_id, link = zoom_for_event(deployment, key, "Quarterly planning", START)
     mailbox = ews.mailbox("alice@example.org")
     item_id = mailbox.add(
         subject="Quarterly planning",
         start=START,
         end=START + timedelta(hours=1),
         timezone="Europe/Berlin",
-        location=answer.json()["location"],
+        location=link,
         cecp={"linkzoom_event_key": key, "linkzoom_meeting_id": str(meeting_id)},
     )
     assert "watching 1 mailbox(es): alice@example.org" in deployment.cli(
@@ -78,8 +69,10 @@ def test_an_event_moved_only_in_the_mailbox_moves_the_zoom_meeting(
     )
     # Enrolled is "ok" at once; listed is when the poll has recorded the event it found.
     wait_until(
-        lambda: "\tok\t" in (status := deployment.cli("mailboxes", "status"))
-        and "1 change(s)" in status,
+        lambda: (
+            "\tok\t" in (status := deployment.cli("mailboxes", "status"))
+            and "1 change(s)" in status
+        ),
         what="the first listing",
         timeout=30.0,
     )
@@ -94,6 +87,7 @@ def test_an_event_moved_only_in_the_mailbox_moves_the_zoom_meeting(
         return bool(found) and found[0]["start_time"] == "2027-05-05T08:00:00Z"
 
     wait_until(moved, what="the Zoom meeting to move", timeout=30.0)
+
     # Two changes applied: the first listing (the event as the add-in left it), then the move.
     # The move is due at once, so Zoom may have it before the poll has stored its count.
     def recorded() -> bool:
@@ -102,12 +96,7 @@ def test_an_event_moved_only_in_the_mailbox_moves_the_zoom_meeting(
 
     wait_until(recorded, what="the poll to record its changes", timeout=10.0)
     # The service account's password is sealed, and never in a log line.
-    assert ews.password not in deployment.logs()
-    stored = sql(deployment, "SELECT value FROM app_settings") + sql(
-        deployment, "SELECT ciphertext FROM sealed_settings"
-    )
-    raw = [v if isinstance(v, bytes) else str(v).encode() for (v,) in stored]
-    assert raw and all(ews.password.encode() not in value for value in raw)
+    assert_sealed_and_unlogged(deployment, ews.password)
     # A clean stop: the watch closes its Exchange sessions and the worker ends without an error.
     deployment.services[0].stop()
     assert "shutdown failed" not in deployment.logs()
@@ -121,18 +110,8 @@ def test_an_event_moved_only_on_the_caldav_server_moves_the_zoom_meeting(
     radicale = start_radicale(tmp_path / "radicale", {"alice": CALDAV_PASSWORD})
     try:
         url = radicale.make_calendar("alice", "work")
-        alice = deployment.login("alice")
-        deployment.link_zoom(alice, "alice@zoom.test")
         key = "e2e-caldav-event"
-        body = {
-            "subject": "Design review",
-            "start": START.isoformat(),
-            "end": (START + timedelta(hours=1)).isoformat(),
-            "timezone": "Europe/Berlin",
-        }
-        answer = alice.put(path(key), json=body)
-        assert answer.status_code == 201, answer.text
-        meeting_id, link = answer.json()["zoom_meeting_id"], answer.json()["location"]
+        meeting_id, link = zoom_for_event(deployment, key, "Design review", START)
         calendar = radicale.calendar("alice", url)
 
         def event(start: datetime) -> str:

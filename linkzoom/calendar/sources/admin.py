@@ -196,9 +196,13 @@ async def configure_graph(
     detail = {"source": GRAPH, "tenant_id": tenant_id, "client_id": client_id}
     detail |= {"credential": kept.kind} | ({"authority": authority} if authority else {})
     await audit.record(session, action="mailbox.source_changed", at=now, actor=actor, detail=detail)
-    saved = await graph_config.load(session, sealer)
-    assert saved is not None
-    return saved
+    return graph_config.GraphSettings(  # what load() now reads back, without reading it
+        tenant_id=tenant_id,
+        client_id=client_id,
+        credential=kept,
+        authority=authority or exchange_config.ENTRA,
+        api_url=api_url or graph_config.GRAPH_API,
+    )
 
 
 async def enrol(
