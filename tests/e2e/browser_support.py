@@ -114,7 +114,10 @@ async def pages_fixture(
 
 
 async def axe_violations(page: Page) -> list[dict[str, Any]]:
-    """Serious and critical axe-core violations on the page as it is now."""
+    """Serious and critical axe-core violations on the page once it has loaded."""
+    # A click that submits a form returns once the new document's DOM is there, possibly before
+    # its stylesheet: axe would then judge unstyled links (a CI run failed on target-size so).
+    await page.wait_for_load_state("load")
     result = await page.evaluate(
         """async (tags) => {
             const found = await axe.run(document, {
@@ -140,6 +143,7 @@ async def assert_accessible(page: Page) -> None:
 
 async def assert_fits_the_screen(page: Page) -> None:
     """Nothing makes the whole page scroll sideways (tables scroll inside their own region)."""
+    await page.wait_for_load_state("load")
     overflow = await page.evaluate(
         "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"
     )
