@@ -50,6 +50,9 @@ from linkzoom.zoom.app_credentials import ZoomApp
 from tests.support.keys import new_keyring
 from tests.support.radicale import RadicaleServer, start_radicale
 
+# When the events are read: it places the window of a series longer than one Zoom meeting.
+NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
+
 START = datetime(2027, 3, 1, 9, 0, tzinfo=UTC)
 USER, PASSWORD = "bench", "bench-dav-password"
 
@@ -136,7 +139,7 @@ async def bench(args: argparse.Namespace, radicale: RadicaleServer, urls: list[s
             for n, url in enumerate(urls):
                 await store.insert(
                     session, user_id=user.id, event_key=f"key-{n}",
-                    desired=desired_from_event(event), status=SYNCED, due_at=None,
+                    desired=desired_from_event(event, now=NOW), status=SYNCED, due_at=None,
                     settle_from=None, now=now,
                 )  # fmt: skip
                 await caldav_accounts.enrol(

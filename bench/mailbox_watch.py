@@ -61,6 +61,9 @@ from linkzoom.zoom.app_credentials import ZoomApp
 from tests.support import graph as graph_support
 from tests.support.keys import new_keyring
 
+# When the events are read: it places the window of a series longer than one Zoom meeting.
+NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
+
 ADDIN = "7d3f0c1e-2b4a-4c5d-8e6f-9a0b1c2d3e4f"
 START = datetime(2027, 3, 1, 9, 0, tzinfo=UTC)
 
@@ -174,7 +177,7 @@ async def _bench(args: argparse.Namespace, reach: dict[str, str], conn: Connecti
                     session,
                     user_id=user.id,
                     event_key=f"key-{n}",
-                    desired=desired_from_event(event),
+                    desired=desired_from_event(event, now=NOW),
                     status=SYNCED,
                     due_at=None,
                     settle_from=None,

@@ -16,7 +16,9 @@ from linkzoom.calendar.models import (
     KnownOccurrence,
     OccurrenceEdit,
     Series,
+    Window,
 )
+from linkzoom.calendar.rrule import format_rule, parse_rule
 from linkzoom.zoom.models import Recurrence
 
 
@@ -73,6 +75,10 @@ def desired_to_json(desired: Desired) -> dict[str, Any]:
         ],
         "deleted": desired.deleted,
         "mapping": desired.mapping,
+        "reason": desired.reason,
+        "window": None
+        if desired.window is None
+        else {"rule": format_rule(desired.window.rule), "first": _time(desired.window.first)},
     }
 
 
@@ -90,7 +96,13 @@ def desired_from_json(data: dict[str, Any]) -> Desired:
         ),
         deleted=data.get("deleted", False),
         mapping=data.get("mapping"),
+        reason=data.get("reason"),
+        window=None if data.get("window") is None else _window(data["window"]),
     )
+
+
+def _window(data: dict[str, Any]) -> Window:
+    return Window(rule=parse_rule(data["rule"]), first=_parse(data["first"]))
 
 
 def confirmed_to_json(confirmed: Confirmed) -> dict[str, Any]:

@@ -3,7 +3,8 @@
 JSON bodies (:mod:`linkzoom.calendar.json_input`) and iCalendar bodies
 (:mod:`linkzoom.calendar.ical`) both become a :class:`CalendarEvent`;
 :func:`desired_from_event` turns that into the :class:`~linkzoom.calendar.models.Desired`
-meeting, choosing between an exact recurring meeting and one with no fixed time.
+meeting, choosing between an exact recurring meeting, a rolling window of a longer series
+(:mod:`linkzoom.calendar.rolling`) and one with no fixed time.
 """
 
 from __future__ import annotations
@@ -13,15 +14,18 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from linkzoom.calendar import rolling
 from linkzoom.calendar.models import (
     EXACT,
     NO_FIXED_TIME,
     NO_FIXED_TIME_MAPPING,
     RECURRING,
     SCHEDULED,
+    WINDOW_MAPPING,
     Desired,
     OccurrenceEdit,
     Series,
+    Window,
 )
 from linkzoom.calendar.recurrence import map_recurrence
 from linkzoom.calendar.rrule import Rule
@@ -57,8 +61,9 @@ class CalendarEvent:
     edits: tuple[OccurrenceEdit, ...] = ()
 
 
-def desired_from_event(event: CalendarEvent) -> Desired:
-    """The meeting the event should have; see the module docstring."""
+def desired_from_event(event: CalendarEvent, *, now: datetime) -> Desired:
+    """The meeting the event should have; see the module docstring. ``now`` places the window
+    of a series longer than one Zoom meeting."""
     zone = ZoneInfo(event.timezone)
     start = _instant(event.start)
     duration = minutes_between(event.start, event.end)
@@ -82,6 +87,7 @@ def desired_from_event(event: CalendarEvent) -> Desired:
                 timezone=event.timezone,
             ),
             mapping=NO_FIXED_TIME_MAPPING,
+            reason=mapped.reason,
         )
     series = Series(
         topic=topic,
@@ -91,7 +97,14 @@ def desired_from_event(event: CalendarEvent) -> Desired:
         timezone=event.timezone,
         recurrence=mapped.recurrence,
     )
-    return Desired(series=series, edits=_edits(event.edits, duration), mapping=EXACT)
+    edits = _edits(event.edits, duration)
+    if not mapped.window:
+        return Desired(series=series, edits=edits, mapping=EXACT)
+    window = Window(rule=event.rules[0], first=start)
+    desired = Desired(
+        series=series, edits=edits, mapping=WINDOW_MAPPING, reason=mapped.reason, window=window
+    )
+    return rolling.place(desired, now)
 
 
 def out_of_range(moment: date) -> str | None:

@@ -9,10 +9,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from linkzoom.calendar.rrule import Rule
 from linkzoom.zoom.models import Recurrence
 
 SCHEDULED, NO_FIXED_TIME, RECURRING = 2, 3, 8  # Zoom meeting types we make
-EXACT, NO_FIXED_TIME_MAPPING = "exact", "no-fixed-time"  # values of ``recurrence_mapping``
+# Values of ``recurrence_mapping``: Zoom holds the whole series, a rolling window of it, or one
+# meeting with no fixed time.
+EXACT, WINDOW_MAPPING, NO_FIXED_TIME_MAPPING = "exact", "window", "no-fixed-time"
 
 # Binding status as the add-in sees it.
 SYNCED, PENDING, FAILED, DELETING = "synced", "pending", "failed", "deleting"
@@ -44,14 +47,27 @@ class OccurrenceEdit:
 
 
 @dataclass(frozen=True, kw_only=True)
+class Window:
+    """A series longer than one Zoom meeting: its rule and first start (UTC), from which
+    :mod:`linkzoom.calendar.rolling` places the meeting's occurrences at any time."""
+
+    rule: Rule
+    first: datetime
+
+
+@dataclass(frozen=True, kw_only=True)
 class Desired:
     """What the calendar wants at Zoom. ``deleted``: no meeting at all (toggle off, event gone).
-    ``mapping`` is ``exact`` or ``no-fixed-time`` for recurring events, else ``None``."""
+    ``mapping`` is ``exact``, ``window`` or ``no-fixed-time`` for recurring events, else
+    ``None``, with the ``reason`` for the latter two. With a ``window``, ``series`` holds its
+    current place: the start and number of the occurrences Zoom has now."""
 
     series: Series
     edits: tuple[OccurrenceEdit, ...] = ()
     deleted: bool = False
     mapping: str | None = None
+    reason: str | None = None
+    window: Window | None = None
 
 
 @dataclass(frozen=True, kw_only=True)

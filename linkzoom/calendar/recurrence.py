@@ -7,19 +7,25 @@ time in the meeting's own time zone. A rule maps *exactly* only when Zoom's occu
 calendar's, instant for instant. The rule is read in the event's time zone, so ``BYDAY=MO`` means
 Monday there, and Zoom gets that zone with the meeting.
 
+A rule of Zoom's shape with no end, or with more than 60 occurrences, maps to a *window*: the
+pattern without an end, which :mod:`linkzoom.calendar.rolling` gives the next (up to) 60
+occurrences and moves on as they pass. Within the window Zoom's occurrences are again the
+calendar's.
+
 Month days 29-31 and 5th weekdays are Zoom's edge: RFC 5545 skips a month without that day,
 and Zoom does not document what it does there. Such a rule maps exactly when no month of its
 span lacks the day — every occurrence then falls in the month Zoom's interval steps to, and a 5th
-weekday is that month's last — and falls back otherwise (``_every_month_has_it``).
+weekday is that month's last — and falls back otherwise (``_every_month_has_it``). A series
+longer than one meeting is checked over ``HORIZON`` occurrences, decades of months: its months
+repeat every year, so that span meets every month it ever will, and a leap year's February.
 
 Everything else maps to a recurring meeting with no fixed time (type 3), whose one link serves
 every occurrence; that is never an error. It happens for: yearly and sub-daily rules; several
-RRULEs, RDATE or EXRULE; rules without an end or with more than 60 occurrences; intervals beyond
-Zoom's; BYMONTH/BYYEARDAY/BYWEEKNO/BYHOUR/BYMINUTE/BYSECOND; several or negative month days;
-month days 29-31 and 5th weekdays whose span meets a month without them; 2nd-to-last weekdays,
-several weekdays a month; a weekly rule whose ``WKST`` groups its days into weeks differently
-than Zoom's Sunday weeks; and a DTSTART that is not itself an occurrence of the rule (RFC 5545
-counts it anyway; Zoom would skip it).
+RRULEs, RDATE or EXRULE; intervals beyond Zoom's; BYMONTH/BYYEARDAY/BYWEEKNO/BYHOUR/BYMINUTE/
+BYSECOND; several or negative month days; month days 29-31 and 5th weekdays whose span meets a
+month without them; 2nd-to-last weekdays, several weekdays a month; a weekly rule whose ``WKST``
+groups its days into weeks differently than Zoom's Sunday weeks; and a DTSTART that is not
+itself an occurrence of the rule (RFC 5545 counts it anyway; Zoom would skip it).
 
 Counting and the DTSTART check use ``dateutil``'s RFC 5545 expansion; the mapping itself is
 structural, and the tests prove it against dateutil for every rule Zoom can express.
@@ -39,6 +45,9 @@ from linkzoom.calendar.rrule import Rule
 from linkzoom.zoom.models import Recurrence
 
 MAX_OCCURRENCES = 60
+# Occurrences a month-edge rule is checked over when it is longer than one meeting: 33 years of
+# a monthly rule (see the module docstring); a few milliseconds of dateutil.
+HORIZON = 400
 MAX_INTERVAL = {"DAILY": 90, "WEEKLY": 12, "MONTHLY": 3}
 ZOOM_DAILY, ZOOM_WEEKLY, ZOOM_MONTHLY = 1, 2, 3
 _SAFE_MONTH_DAY = 28  # every month has the days up to it
@@ -48,14 +57,16 @@ _DATEUTIL_FREQ: dict[str, Literal[1, 2, 3]] = {"DAILY": 3, "WEEKLY": 2, "MONTHLY
 
 @dataclass(frozen=True, kw_only=True)
 class Mapping:
-    """The outcome: Zoom's recurrence (exact), or ``None`` with the reason (no fixed time)."""
+    """The outcome: Zoom's recurrence (exact); its pattern without an end (``window``), with
+    the reason; or ``None`` with the reason (no fixed time)."""
 
     recurrence: Recurrence | None
     reason: str | None = None
+    window: bool = False
 
     @property
     def exact(self) -> bool:
-        return self.recurrence is not None
+        return self.recurrence is not None and not self.window
 
 
 def _loose(reason: str) -> Mapping:
@@ -80,8 +91,6 @@ def map_rule(rule: Rule, *, start: datetime) -> Mapping:
         (rule.bymonth, rule.byyearday, rule.byweekno, rule.byhour, rule.byminute, rule.bysecond)
     ):
         return _loose("the rule filters by parts Zoom does not have")
-    if rule.count is None and rule.until is None:
-        return _loose("Zoom meetings end after at most 60 occurrences; this rule has no end")
     if rule.interval > MAX_INTERVAL[rule.freq]:
         return _loose(f"Zoom repeats {rule.freq.lower()} at most every {MAX_INTERVAL[rule.freq]}")
     # The shape first: only rules of Zoom's shapes are expanded, and those match often, so the
@@ -89,26 +98,36 @@ def map_rule(rule: Rule, *, start: datetime) -> Mapping:
     shape = _shape(rule, start=start)
     if isinstance(shape, str):
         return _loose(shape)
+    edge = _at_month_edge(rule, shape)
+    limit = HORIZON if edge else MAX_OCCURRENCES + 1
     try:
-        expansion = expand(rule, start=start, limit=MAX_OCCURRENCES + 1)
+        expansion = expand(rule, start=start, limit=limit)
         sunday_weeks = expansion
         if shape.type == ZOOM_WEEKLY and rule.interval > 1:
-            sunday_weeks = expand(rule, start=start, limit=MAX_OCCURRENCES + 1, wkst=du.SU.weekday)
+            sunday_weeks = expand(rule, start=start, limit=limit, wkst=du.SU.weekday)
     except (ValueError, OverflowError):  # dateutil refuses some valid-looking rules
         return _loose("the rule cannot be expanded")
     if not expansion or expansion[0] != start:
         return _loose("DTSTART is not an occurrence of the rule")
-    if len(expansion) > MAX_OCCURRENCES:
-        return _loose("Zoom meetings end after at most 60 occurrences")
     if sunday_weeks != expansion:
         return _loose("WKST groups the weekdays into weeks unlike Zoom's Sunday weeks")
-    if _at_month_edge(rule, shape) and not _every_month_has_it(expansion, rule.interval):
+    if edge and not _every_month_has_it(expansion, rule.interval):
         return _loose(
             "a month of the series has no such day, and Zoom does not document what it does then"
         )
     # A daily rule on some weekdays became weekly; its interval is 1 (checked in _shape).
     interval = rule.interval if rule.freq != "DAILY" or shape.type == ZOOM_DAILY else 1
-    return Mapping(recurrence=replace(shape, repeat_interval=interval, end_times=len(expansion)))
+    pattern = replace(shape, repeat_interval=interval)
+    if len(expansion) > MAX_OCCURRENCES:
+        endless = rule.count is None and rule.until is None
+        length = "has no end" if endless else f"has more than {MAX_OCCURRENCES} occurrences"
+        return Mapping(
+            recurrence=pattern,
+            window=True,
+            reason=f"the series {length} and a Zoom meeting holds {MAX_OCCURRENCES}: Zoom has "
+            "the next ones, moved on as they pass",
+        )
+    return Mapping(recurrence=replace(pattern, end_times=len(expansion)))
 
 
 def _shape(rule: Rule, *, start: datetime) -> Recurrence | str:
@@ -188,9 +207,20 @@ def _zoom_days(weekdays: Iterable[int]) -> str:
 def expand(rule: Rule, *, start: datetime, limit: int, wkst: int | None = None) -> list[datetime]:
     """The rule's first ``limit`` occurrences (RFC 5545, via dateutil), aware in ``start``'s
     zone. An UNTIL that is a date or a floating time is read in that zone, inclusively."""
+    return list(islice(_rrule(rule, start=start, wkst=wkst), limit))
+
+
+def expand_from(rule: Rule, *, start: datetime, after: datetime, limit: int) -> list[datetime]:
+    """The first ``limit`` occurrences at or after ``after`` (an aware instant), as
+    :func:`expand` gives them. dateutil walks there from DTSTART: about 2 ms a year of a daily
+    rule."""
+    return list(islice(_rrule(rule, start=start).xafter(after, inc=True), limit))
+
+
+def _rrule(rule: Rule, *, start: datetime, wkst: int | None = None) -> du.rrule:
     zone = start.tzinfo
     assert zone is not None, "start must be aware"
-    generator = du.rrule(
+    return du.rrule(
         _DATEUTIL_FREQ[rule.freq],
         dtstart=start,
         interval=rule.interval,
@@ -201,7 +231,6 @@ def expand(rule: Rule, *, start: datetime, limit: int, wkst: int | None = None) 
         bymonthday=rule.bymonthday or None,
         bysetpos=rule.bysetpos or None,
     )
-    return list(islice(generator, limit))
 
 
 def _until(until: date | datetime | None, zone: tzinfo) -> datetime | None:

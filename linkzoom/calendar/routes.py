@@ -9,6 +9,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from linkzoom.calendar import rolling
 from linkzoom.calendar.event import CalendarEvent
 from linkzoom.calendar.ical import event_from_ical
 from linkzoom.calendar.json_input import event_from_json
@@ -88,6 +89,19 @@ def _iso(moment: datetime | None) -> str | None:
     return None if moment is None else moment.isoformat().replace("+00:00", "Z")
 
 
+def _window_json(binding: Binding) -> dict[str, Any] | None:
+    """For a series longer than one Zoom meeting: which of its occurrences Zoom holds now, and
+    when linkzoom moves the window on (``null`` once it reaches the series' end)."""
+    desired = binding.desired
+    if desired.window is None:
+        return None
+    return {
+        "from": _iso(desired.series.start),
+        "through": _iso(rolling.held_through(desired)),
+        "moves_on_at": _iso(rolling.next_roll(desired)),
+    }
+
+
 def binding_json(binding: Binding, passcode: str | None, host_name: str) -> dict[str, Any]:
     """The answer of all three calls: the meeting's state and its join details."""
     confirmed = binding.confirmed
@@ -107,6 +121,8 @@ def binding_json(binding: Binding, passcode: str | None, host_name: str) -> dict
         "duration_minutes": series.duration,
         "timezone": series.timezone,
         "recurrence_mapping": binding.desired.mapping,
+        "recurrence_reason": binding.desired.reason,
+        "recurrence_window": _window_json(binding),
     }
     if confirmed is not None:
         details = build(

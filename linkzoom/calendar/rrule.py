@@ -149,3 +149,32 @@ def _until(text: str) -> date | datetime:
         return datetime.strptime(text, "%Y%m%dT%H%M%S")
     except ValueError:
         raise RuleError(f"UNTIL {text!r} is not a date or date-time") from None
+
+
+def format_rule(rule: Rule) -> str:
+    """The rule as RFC 5545 text, which :func:`parse_rule` reads back as the same rule (how a
+    rolling window keeps its series' rule in the database)."""
+    parts = [f"FREQ={rule.freq}"]
+    if rule.interval != 1:
+        parts.append(f"INTERVAL={rule.interval}")
+    if rule.count is not None:
+        parts.append(f"COUNT={rule.count}")
+    if rule.until is not None:
+        parts.append("UNTIL=" + _format_until(rule.until))
+    if rule.byday:
+        days = (f"{'' if n is None else n}{WEEKDAYS[d]}" for n, d in rule.byday)
+        parts.append("BYDAY=" + ",".join(days))
+    for name in _NUMERIC_PARTS:
+        values: tuple[int, ...] = getattr(rule, name.lower())
+        if values:
+            parts.append(f"{name}=" + ",".join(str(v) for v in values))
+    parts.append(f"WKST={WEEKDAYS[rule.wkst]}")
+    return ";".join(parts)
+
+
+def _format_until(until: date | datetime) -> str:
+    if not isinstance(until, datetime):
+        return until.strftime("%Y%m%d")
+    if until.tzinfo is None:
+        return until.strftime("%Y%m%dT%H%M%S")
+    return until.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")

@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from linkzoom.calendar import store
+from linkzoom.calendar import rolling, store
 from linkzoom.calendar.backoff import judge
 from linkzoom.calendar.calls import ZoomCalls
 from linkzoom.calendar.models import DELETING, PENDING, SYNCED
@@ -91,6 +91,7 @@ class Runner:
             binding = await store.load(session, binding_id=binding_id)
             if binding is None or binding.lease_owner != owner:
                 return None
+            binding = await self._roll(session, binding, now)
             account = await self._account(session, binding.user_id)
             confirmed, lost_at = binding.confirmed, binding.lost_at
             gone = binding.zoom_deleted_meeting_id
@@ -129,6 +130,29 @@ class Runner:
             sealed_passcode=binding.sealed_passcode,
         )
 
+    async def _roll(
+        self, session: AsyncSession, binding: store.Binding, now: datetime
+    ) -> store.Binding:
+        """Move a series' window on when it is time (:mod:`linkzoom.calendar.rolling`): a
+        change of the desired meeting like a calendar edit, so one that races a real edit loses
+        (compare-and-swap) and is made again, from the edit, in the next pass."""
+        moved = rolling.rolled(binding.desired, now)
+        if moved is None:
+            return binding
+        if not await store.record_desired(
+            session,
+            binding=binding,
+            desired=moved,
+            status=PENDING,
+            due_at=now,
+            settle_from=None,
+            link_seen=False,
+            now=now,
+        ):
+            return binding
+        log.info("calendar window moved on", extra={"binding_id": binding.id})
+        return replace(binding, desired=moved, version=binding.version + 1)
+
     async def _account(self, session: AsyncSession, user_id: int) -> str | None:
         """The user's Zoom account, for pacing; remembered a minute (it changes only when the
         user connects another Zoom account, and pacing the old one a while longer is harmless)."""
@@ -144,7 +168,8 @@ class Runner:
             now = self._clock()
             actions = plan(work.desired, work.confirmed, work.in_doubt, now)
             if not actions:
-                await self._release(work, status=SYNCED, due_at=None)
+                # Synced; a series' window is due again when it must move on.
+                await self._release(work, status=SYNCED, due_at=rolling.next_roll(work.desired))
                 return self._result(work)
             if until_created and work.confirmed is not None:
                 await self._release(work, status=self._busy(work), due_at=now)

@@ -20,7 +20,7 @@ from typing import overload
 
 from sqlalchemy.exc import IntegrityError
 
-from linkzoom.calendar import passcodes, store
+from linkzoom.calendar import passcodes, rolling, store
 from linkzoom.calendar.calls import ZoomCalls
 from linkzoom.calendar.event import CalendarEvent, desired_from_event
 from linkzoom.calendar.models import DELETING, PENDING, SYNCED, Desired
@@ -106,7 +106,7 @@ class CalendarService:
 
     async def put(self, *, user_id: int, event_key: str, event: CalendarEvent) -> Answer:
         """Record the event's meeting; create it now if the event never had one."""
-        desired = desired_from_event(event)
+        desired = desired_from_event(event, now=self._clock())
         await self._require_zoom(user_id)
         # A new binding is leased to this request as it is written: a worker must not take it
         # between the insert and our create, or the add-in would wait for a link it gets late.
@@ -121,7 +121,7 @@ class CalendarService:
         for the reconciler exactly as the add-in's ``PUT`` of an existing event would. Only an
         event that has Zoom is followed — one turned off, or never on, is left alone, so the
         watch never creates a meeting. ``True`` if the event has Zoom."""
-        desired = desired_from_event(event)
+        desired = desired_from_event(event, now=self._clock())
         recorded = await self._record(user_id, event_key, desired, owner=None, settled=True)
         return recorded is not None
 
@@ -238,7 +238,8 @@ class CalendarService:
                         )
                         fresh = True
                     else:
-                        actions = plan(desired, binding.confirmed, binding.in_doubt, now)
+                        wanted = rolling.keep_place(desired, binding.desired, now)
+                        actions = plan(wanted, binding.confirmed, binding.in_doubt, now)
                         due_at: datetime | None = binding.due_at  # nothing to send: as it was
                         settle_from: datetime | None = None
                         if actions:
@@ -246,7 +247,7 @@ class CalendarService:
                         if not await store.record_desired(
                             session,
                             binding=binding,
-                            desired=desired,
+                            desired=wanted,
                             status=PENDING if actions else SYNCED,
                             due_at=due_at,
                             settle_from=settle_from,

@@ -12,6 +12,9 @@ from linkzoom.calendar.ical import event_from_ical
 from linkzoom.calendar.models import EXACT, NO_FIXED_TIME_MAPPING, SCHEDULED, OccurrenceEdit
 from linkzoom.problems import ValidationFailed
 
+# When the events are read: it places the window of a series longer than one Zoom meeting.
+NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
+
 EUROPE_VTIMEZONE = """BEGIN:VTIMEZONE
 TZID:{tzid}
 BEGIN:STANDARD
@@ -91,7 +94,7 @@ def test_an_exchange_series_with_its_overrides(tzid: str) -> None:
     assert datetime(2027, 7, 1, tzinfo=UTC).astimezone(berlin).utcoffset() == (
         datetime(2027, 7, 1, tzinfo=UTC).astimezone(ZoneInfo("Europe/Berlin")).utcoffset()
     )
-    desired = desired_from_event(event)
+    desired = desired_from_event(event, now=NOW)
     assert desired.mapping == EXACT and desired.series.topic == "Weekly sync"
     assert desired.series.start == datetime(2027, 3, 1, 9, 0, tzinfo=UTC)
     assert desired.series.recurrence is not None
@@ -117,7 +120,7 @@ def test_duration_instead_of_dtend_keeps_exact_hours_across_dst() -> None:
     body = calendar(
         vevent("DTSTART;TZID=Europe/Berlin:20270328T013000", "DURATION:PT1H", "SUMMARY:Night")
     )
-    desired = desired_from_event(event_from_ical(body))
+    desired = desired_from_event(event_from_ical(body), now=NOW)
     assert desired.series.duration == 60
     assert desired.series.start == datetime(2027, 3, 28, 0, 30, tzinfo=UTC)
 
@@ -129,7 +132,7 @@ def test_all_day_event_in_the_calendars_zone() -> None:
     )
     event = event_from_ical(body)
     assert event.all_day and event.timezone == "America/New_York"
-    desired = desired_from_event(event)
+    desired = desired_from_event(event, now=NOW)
     assert desired.series.start == datetime(2027, 1, 1, 5, tzinfo=UTC)
     assert desired.series.duration == 24 * 60
 
@@ -151,7 +154,7 @@ def test_utc_series_stays_in_utc_and_rdate_means_no_fixed_time() -> None:
     )
     event = event_from_ical(body)
     assert event.timezone == "UTC"
-    assert desired_from_event(event).mapping == NO_FIXED_TIME_MAPPING
+    assert desired_from_event(event, now=NOW).mapping == NO_FIXED_TIME_MAPPING
 
 
 @pytest.mark.parametrize(
@@ -279,7 +282,7 @@ def test_a_moment_gets_a_meeting_of_half_an_hour(end: str | None) -> None:
     event = event_from_ical(calendar(vevent(*lines)))
     assert event.start == datetime(2027, 1, 4, 9, tzinfo=UTC)
     assert event.end == datetime(2027, 1, 4, 9, 30, tzinfo=UTC)
-    assert desired_from_event(event).series.duration == 30
+    assert desired_from_event(event, now=NOW).series.duration == 30
 
 
 def test_a_date_without_an_end_is_one_day() -> None:
@@ -298,7 +301,7 @@ def test_an_occurrence_made_a_moment_inside_an_ordinary_series() -> None:
     event = event_from_ical(body)
     moved = datetime(2027, 1, 6, 9, tzinfo=UTC)
     assert event.edits == (OccurrenceEdit(original_start=moved, start=moved, duration=30),)
-    assert desired_from_event(event).mapping == EXACT
+    assert desired_from_event(event, now=NOW).mapping == EXACT
 
 
 def test_one_occurrence_without_its_series_is_an_event_of_its_own() -> None:
@@ -316,7 +319,7 @@ def test_one_occurrence_without_its_series_is_an_event_of_its_own() -> None:
         datetime(2027, 1, 11, 10, tzinfo=UTC),
         datetime(2027, 1, 11, 11, tzinfo=UTC),
     )
-    desired = desired_from_event(event)
+    desired = desired_from_event(event, now=NOW)
     assert desired.series.type == SCHEDULED and desired.series.start == event.start
 
 
@@ -328,7 +331,7 @@ def test_several_occurrences_without_their_series_fall_back_to_no_fixed_time() -
     )
     event = event_from_ical(body)
     assert event.start == datetime(2027, 1, 11, 9, tzinfo=UTC)  # the earliest live one
-    assert desired_from_event(event).mapping == NO_FIXED_TIME_MAPPING
+    assert desired_from_event(event, now=NOW).mapping == NO_FIXED_TIME_MAPPING
 
 
 def test_an_empty_rrule_as_google_writes_it_is_a_single_event() -> None:

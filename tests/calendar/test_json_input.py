@@ -13,6 +13,9 @@ from linkzoom.calendar.json_input import event_from_json
 from linkzoom.calendar.models import EXACT, NO_FIXED_TIME_MAPPING, OccurrenceEdit
 from linkzoom.problems import ValidationFailed
 
+# When the events are read: it places the window of a series longer than one Zoom meeting.
+NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
+
 BASE: dict[str, Any] = {
     "subject": "Planning",
     "start": "2026-12-01T10:00:00+01:00",
@@ -22,7 +25,7 @@ BASE: dict[str, Any] = {
 
 
 def test_a_plain_event_is_a_scheduled_meeting() -> None:
-    desired = desired_from_event(event_from_json(BASE))
+    desired = desired_from_event(event_from_json(BASE), now=NOW)
     assert desired.series.type == 2 and desired.mapping is None
     assert desired.series.start == datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
     assert desired.series.duration == 30 and desired.series.timezone == "Europe/Berlin"
@@ -38,7 +41,7 @@ def test_recurrence_with_exdates() -> None:
         "recurrence": "RRULE:FREQ=WEEKLY;BYDAY=TU;COUNT=4",
         "exdates": ["2026-12-08T09:00:00Z"],
     }
-    desired = desired_from_event(event_from_json(body))
+    desired = desired_from_event(event_from_json(body), now=NOW)
     assert desired.mapping == EXACT and desired.series.type == 8
     assert desired.edits == (
         OccurrenceEdit(original_start=datetime(2026, 12, 8, 9, tzinfo=UTC), cancelled=True),
@@ -46,7 +49,7 @@ def test_recurrence_with_exdates() -> None:
 
 
 def test_unexpressible_recurrence_is_no_fixed_time_not_an_error() -> None:
-    desired = desired_from_event(event_from_json(BASE | {"recurrence": "FREQ=YEARLY"}))
+    desired = desired_from_event(event_from_json(BASE | {"recurrence": "FREQ=YEARLY"}), now=NOW)
     assert desired.mapping == NO_FIXED_TIME_MAPPING and desired.series.type == 3
     assert desired.series.start is None
 
@@ -60,15 +63,15 @@ def test_all_day_events_span_the_day_in_their_zone() -> None:
     }
     event = event_from_json(body)
     assert event.start == datetime(2027, 3, 27, tzinfo=ZoneInfo("Europe/Berlin"))
-    desired = desired_from_event(event)
+    desired = desired_from_event(event, now=NOW)
     assert desired.series.start == datetime(2027, 3, 26, 23, tzinfo=UTC)
     # The night DST starts the day has 23 hours.
-    two_days = desired_from_event(event_from_json(body | {"end": "2027-03-29"}))
+    two_days = desired_from_event(event_from_json(body | {"end": "2027-03-29"}), now=NOW)
     assert two_days.series.duration == 47 * 60
 
 
 def test_long_subjects_are_shortened_to_zooms_limit() -> None:
-    desired = desired_from_event(event_from_json(BASE | {"subject": "x" * 500}))
+    desired = desired_from_event(event_from_json(BASE | {"subject": "x" * 500}), now=NOW)
     assert len(desired.series.topic) == 200
 
 
@@ -108,7 +111,7 @@ def test_a_zero_minute_appointment_gets_a_meeting_of_half_an_hour() -> None:
         {"start": "2027-01-04T09:00:00+01:00", "end": "2027-01-04T09:00:00+01:00",
          "timezone": "Europe/Berlin"}
     )  # fmt: skip
-    assert desired_from_event(event).series.duration == 30
+    assert desired_from_event(event, now=NOW).series.duration == 30
     with pytest.raises(ValidationFailed, match="must be after start"):
         event_from_json(
             {"start": "2027-01-04T09:00:00+01:00", "end": "2027-01-04T08:59:00+01:00",

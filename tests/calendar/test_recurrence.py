@@ -4,6 +4,7 @@ expansion; a meeting with no fixed time everywhere else, never an error."""
 from __future__ import annotations
 
 from calendar import monthrange
+from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
 from itertools import islice
 from zoneinfo import ZoneInfo
@@ -13,7 +14,7 @@ from dateutil.rrule import rrule, rrulestr
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from linkzoom.calendar.recurrence import map_recurrence, map_rule
+from linkzoom.calendar.recurrence import HORIZON, map_recurrence, map_rule
 from linkzoom.calendar.rrule import WEEKDAYS, parse_rule
 from linkzoom.zoom.models import Recurrence
 from tests.calendar.zoom_oracle import zoom_occurrences
@@ -30,11 +31,17 @@ ZONES = [
 ]
 
 
-def expanded(text: str, start: datetime) -> list[datetime]:
+def expanded(text: str, start: datetime, limit: int = 61) -> list[datetime]:
     """RFC 5545's occurrences, by dateutil, from the rule text itself, in UTC."""
     rule = rrulestr(text, dtstart=start)
     assert isinstance(rule, rrule)
-    return [moment.astimezone(UTC) for moment in islice(rule, 61)]
+    return [moment.astimezone(UTC) for moment in islice(rule, limit)]
+
+
+def first_window(recurrence: Recurrence) -> Recurrence:
+    """A window's pattern over the series' first 60 occurrences."""
+    assert recurrence.end_times is None
+    return replace(recurrence, end_times=60)
 
 
 @st.composite
@@ -137,7 +144,7 @@ def any_rule(draw: st.DrawFn) -> tuple[str, datetime]:
 
 @settings(max_examples=300, deadline=None)
 @given(any_rule())
-def test_any_rule_maps_exactly_or_to_no_fixed_time_never_an_error(
+def test_any_rule_maps_exactly_to_a_window_or_to_no_fixed_time_never_an_error(
     case: tuple[str, datetime],
 ) -> None:
     text, start = case
@@ -147,6 +154,11 @@ def test_any_rule_maps_exactly_or_to_no_fixed_time_never_an_error(
         return
     zone = start.tzinfo
     assert isinstance(zone, ZoneInfo)
+    if mapping.window:
+        assert mapping.reason and not mapping.exact
+        ours = zoom_occurrences(first_window(mapping.recurrence), start=start, zone=zone)
+        assert ours == expanded(text, start)[:60]
+        return
     ours = zoom_occurrences(mapping.recurrence, start=start.astimezone(UTC), zone=zone)
     assert ours == expanded(text, start)
 
@@ -208,8 +220,7 @@ def test_rules_zoom_can_express(rule: str, expected: Recurrence) -> None:
     [
         "FREQ=YEARLY;COUNT=3",
         "FREQ=HOURLY;COUNT=3",
-        "FREQ=WEEKLY;BYDAY=MO",  # no end
-        "FREQ=DAILY;COUNT=61",
+        "FREQ=YEARLY",  # no end, and no Zoom form either
         "FREQ=DAILY;INTERVAL=91;COUNT=2",
         "FREQ=WEEKLY;INTERVAL=13;COUNT=2",
         "FREQ=MONTHLY;INTERVAL=4;COUNT=2",
@@ -226,6 +237,63 @@ def test_rules_zoom_can_express(rule: str, expected: Recurrence) -> None:
 )
 def test_rules_zoom_cannot_express_get_no_fixed_time(rule: str) -> None:
     mapping = map_rule(parse_rule(rule), start=MONDAY)
+    assert mapping.recurrence is None and mapping.reason
+
+
+@pytest.mark.parametrize(
+    ("rule", "start", "pattern", "reason"),
+    [
+        (
+            "FREQ=WEEKLY;BYDAY=MO",
+            MONDAY,
+            Recurrence(type=2, repeat_interval=1, weekly_days="2"),
+            "no end",
+        ),
+        ("FREQ=DAILY;COUNT=61", MONDAY, Recurrence(type=1, repeat_interval=1), "more than 60"),
+        (
+            "FREQ=WEEKLY;INTERVAL=2;BYDAY=MO,TH;WKST=SU;UNTIL=20300101",
+            MONDAY,
+            Recurrence(type=2, repeat_interval=2, weekly_days="2,5"),
+            "more than 60",
+        ),
+        (
+            "FREQ=MONTHLY;BYDAY=-1MO",
+            datetime(2027, 3, 29, 10, 0, tzinfo=BERLIN),
+            Recurrence(type=3, repeat_interval=1, monthly_week=-1, monthly_week_day=2),
+            "no end",
+        ),
+        # Every third month from March: March, June, September, December all have a 30th.
+        (
+            "FREQ=MONTHLY;INTERVAL=3;BYMONTHDAY=30",
+            datetime(2027, 3, 30, 10, 0, tzinfo=BERLIN),
+            Recurrence(type=3, repeat_interval=3, monthly_day=30),
+            "no end",
+        ),
+    ],
+)
+def test_series_longer_than_a_meeting_get_a_window_of_their_pattern(
+    rule: str, start: datetime, pattern: Recurrence, reason: str
+) -> None:
+    mapping = map_rule(parse_rule(rule), start=start)
+    assert mapping.window and mapping.recurrence == pattern
+    assert mapping.reason is not None and reason in mapping.reason
+
+
+@pytest.mark.parametrize(
+    ("rule", "start"),
+    [
+        ("FREQ=MONTHLY;BYMONTHDAY=31", datetime(2027, 3, 31, 10, 0, tzinfo=BERLIN)),  # April
+        # May, August, November, February: a 29 February only once in four years.
+        ("FREQ=MONTHLY;INTERVAL=3;BYMONTHDAY=29", datetime(2027, 5, 29, 10, 0, tzinfo=BERLIN)),
+        # June 2027 has four Mondays.
+        ("FREQ=MONTHLY;INTERVAL=3;BYDAY=5MO", datetime(2027, 3, 29, 10, 0, tzinfo=BERLIN)),
+        ("FREQ=WEEKLY;INTERVAL=2;BYDAY=MO,SU;WKST=MO", MONDAY),  # Zoom's weeks start on Sunday
+    ],
+)
+def test_endless_rules_zoom_cannot_follow_everywhere_get_no_fixed_time(
+    rule: str, start: datetime
+) -> None:
+    mapping = map_rule(parse_rule(rule), start=start)
     assert mapping.recurrence is None and mapping.reason
 
 
@@ -283,19 +351,20 @@ def test_days_some_months_lack_fall_back_when_a_month_of_the_span_lacks_them(
 def month_edges(draw: st.DrawFn) -> tuple[str, datetime]:
     """Monthly rules on the 29th-31st or a 5th weekday, DTSTART on the rule."""
     zone = ZoneInfo(draw(st.sampled_from(ZONES)))
-    interval, count = draw(st.integers(1, 3)), draw(st.integers(1, 14))
+    interval, count = draw(st.integers(1, 3)), draw(st.none() | st.integers(1, 14))
+    end = "" if count is None else f";COUNT={count}"
     if draw(st.booleans()):
         day = draw(st.integers(29, 31))
         year = draw(st.sampled_from([2027, 2028]))  # 2028: a 29 February
         months = [m for m in range(1, 13) if monthrange(year, m)[1] >= day]
         month = draw(st.sampled_from(months))
         start = datetime(year, month, day, 9, 30, tzinfo=zone)
-        rule = f"FREQ=MONTHLY;INTERVAL={interval};BYMONTHDAY={day};COUNT={count}"
+        rule = f"FREQ=MONTHLY;INTERVAL={interval};BYMONTHDAY={day}{end}"
     else:
         start = draw(local_starts())
         while start.day < 29:  # the 5th of its weekday
             start += timedelta(days=7)
-        rule = f"FREQ=MONTHLY;INTERVAL={interval};BYDAY=5{WEEKDAYS[start.weekday()]};COUNT={count}"
+        rule = f"FREQ=MONTHLY;INTERVAL={interval};BYDAY=5{WEEKDAYS[start.weekday()]}{end}"
     return rule, start
 
 
@@ -306,12 +375,16 @@ def test_month_edges_are_exact_or_fall_back_never_wrong(case: tuple[str, datetim
     mapping = map_rule(parse_rule(text), start=start)
     zone = start.tzinfo
     assert isinstance(zone, ZoneInfo)
-    calendar = expanded(text, start)
+    calendar = expanded(text, start, limit=HORIZON)
     if mapping.recurrence is None:
         # Only when RFC 5545 skipped a month Zoom's interval would have stepped to.
         months = [m.astimezone(zone).year * 12 + m.astimezone(zone).month for m in calendar]
         interval = parse_rule(text).interval
         assert months != [months[0] + k * interval for k in range(len(months))]
+        return
+    if mapping.window:
+        ours = zoom_occurrences(first_window(mapping.recurrence), start=start, zone=zone)
+        assert ours == calendar[:60]
         return
     assert zoom_occurrences(mapping.recurrence, start=start.astimezone(UTC), zone=zone) == calendar
 

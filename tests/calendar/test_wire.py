@@ -16,7 +16,9 @@ from linkzoom.calendar.models import (
     KnownOccurrence,
     OccurrenceEdit,
     Series,
+    Window,
 )
+from linkzoom.calendar.rrule import parse_rule
 from linkzoom.zoom.meeting_defaults import MeetingDefaults
 from linkzoom.zoom.models import Meeting, Recurrence
 from tests.zoom.spec import validate_request_body
@@ -154,11 +156,39 @@ occurrences = st.builds(
 )
 
 
-@given(series, st.lists(edits, max_size=3), st.booleans(), st.sampled_from([None, "exact"]))
+windows = st.builds(
+    Window,
+    rule=st.sampled_from(
+        ["FREQ=WEEKLY;BYDAY=MO,TH", "FREQ=DAILY;COUNT=400", "FREQ=MONTHLY;UNTIL=20400101"]
+    ).map(parse_rule),
+    first=instants,
+)
+
+
+@given(
+    series,
+    st.lists(edits, max_size=3),
+    st.booleans(),
+    st.sampled_from([None, "exact", "window", "no-fixed-time"]),
+    st.none() | st.text(max_size=40),
+    st.none() | windows,
+)
 def test_desired_round_trips(
-    value: Series, changes: list[OccurrenceEdit], deleted: bool, mapping: str | None
+    value: Series,
+    changes: list[OccurrenceEdit],
+    deleted: bool,
+    mapping: str | None,
+    reason: str | None,
+    window: Window | None,
 ) -> None:
-    desired = Desired(series=value, edits=tuple(changes), deleted=deleted, mapping=mapping)
+    desired = Desired(
+        series=value,
+        edits=tuple(changes),
+        deleted=deleted,
+        mapping=mapping,
+        reason=reason,
+        window=window,
+    )
     assert codec.desired_from_json(codec.desired_to_json(desired)) == desired
 
 

@@ -9,9 +9,12 @@ import json
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from itertools import islice
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
+from dateutil.rrule import rrule, rrulestr
 
 from tests.calendar.test_ical import exchange
 from tests.e2e.calendar_support import (
@@ -28,6 +31,11 @@ from tests.e2e.test_secrets_never_leak import database_text
 from tests.support.databases import PostgresTemplates, SqliteTemplates, backends
 
 PROBLEM = "application/problem+json"
+CALENDAR = "text/calendar"
+
+
+def zoom_time(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 @pytest.fixture(scope="module", params=backends())
@@ -213,6 +221,80 @@ def test_month_days_some_months_lack_are_exact_over_the_sandbox_when_the_span_al
     february = put("31st-monthly", "20270131T100000", "FREQ=MONTHLY;COUNT=3")
     assert february["recurrence_mapping"] == "no-fixed-time"
     assert february["meeting"]["type"] == 3
+
+
+@pytest.mark.one_database
+def test_an_endless_series_gets_its_next_sixty_occurrences_with_their_edits_at_zoom(
+    calendar: CalendarDeployment,
+) -> None:
+    """The most common recurring meeting, weekly with no end, with a cancelled and a moved
+    occurrence ahead: Zoom holds its real times (a window), not a meeting with no fixed time."""
+    api = calendar.alice
+    berlin = ZoneInfo("Europe/Berlin")
+    first = datetime(2026, 3, 3, 10, 0, tzinfo=berlin)  # a Tuesday, months ago
+    rule = rrulestr("FREQ=WEEKLY;BYDAY=TU,TH", dtstart=first)
+    assert isinstance(rule, rrule)
+    ahead = list(islice(rule.xafter(datetime.now(UTC) + timedelta(minutes=5)), 5))
+    cancelled, moved = ahead[3], ahead[4]
+
+    def local(moment: datetime) -> str:
+        return moment.astimezone(berlin).strftime("%Y%m%dT%H%M%S")
+
+    def body(summary: str) -> bytes:
+        return ics(
+            [
+                f"DTSTART;TZID=Europe/Berlin:{local(first)}", "DURATION:PT30M",
+                "RRULE:FREQ=WEEKLY;BYDAY=TU,TH", f"EXDATE;TZID=Europe/Berlin:{local(cancelled)}",
+                f"SUMMARY:{summary}",
+            ],
+            [
+                f"RECURRENCE-ID;TZID=Europe/Berlin:{local(moved)}",
+                f"DTSTART;TZID=Europe/Berlin:{local(moved + timedelta(hours=2))}",
+                "DURATION:PT45M", f"SUMMARY:{summary}",
+            ],
+        )  # fmt: skip
+
+    def expected(now: datetime) -> tuple[list[tuple[str, int]], list[datetime]]:
+        window = list(islice(rule.xafter(now + timedelta(minutes=1), inc=True), 60))
+        held = [
+            (zoom_time(m + timedelta(hours=2)), 45) if m == moved else (zoom_time(m), 30)
+            for m in window
+            if m != cancelled
+        ]
+        return held, window
+
+    before = datetime.now(UTC)
+    answer = api.put(path("endless"), content=body("Sync"), headers={"content-type": CALENDAR})
+    after = datetime.now(UTC)
+    assert answer.status_code == 201, answer.text
+    found = answer.json()
+    assert found["recurrence_mapping"] == "window"
+    assert "no end" in found["recurrence_reason"]
+    wait_status(api, "endless", "synced")
+    meeting = calendar.meeting(found["zoom_meeting_id"])
+    assert meeting["type"] == 8 and meeting["recurrence"]["end_times"] == 60
+    assert meeting["recurrence"]["weekly_days"] == "3,5"
+    held = [(o["start_time"], o["duration"]) for o in meeting["occurrences"]]
+    options = [expected(before), expected(after)]  # the same unless an occurrence is that close
+    windows = [w for h, w in options if h == held]
+    assert windows, f"Zoom holds {held[:3]}…, the calendar {options[0][0][:3]}…"
+    window = windows[0]
+    assert found["recurrence_window"] == {
+        "from": zoom_time(window[0]),
+        "through": zoom_time(window[-1]),
+        "moves_on_at": zoom_time(window[29] + timedelta(minutes=30)),
+    }
+
+    # A new subject renames the meeting; the window, and Zoom's occurrences, stay as they are.
+    renamed = api.put(
+        path("endless"), content=body("Weekly sync"), headers={"content-type": CALENDAR}
+    )
+    assert renamed.status_code == 200, renamed.text
+    assert renamed.json()["recurrence_window"] == found["recurrence_window"]
+    wait_until(lambda: calendar.meeting(found["zoom_meeting_id"])["topic"] == "Weekly sync")
+    ids = [o["occurrence_id"] for o in calendar.meeting(found["zoom_meeting_id"])["occurrences"]]
+    assert ids == [o["occurrence_id"] for o in meeting["occurrences"]]
+    assert assert_spec_valid(calendar) >= 1
 
 
 def test_zoom_side_changes_arrive_as_webhooks_and_the_calendar_wins(

@@ -42,6 +42,9 @@ from tests.calendar.test_runner import event
 from tests.support.clock import FakeClock
 from tests.support.ews import EwsMailbox, EwsServer, Weekly, start_ews_server
 
+# When the events are read: it places the window of a series longer than one Zoom meeting.
+NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
+
 ADDIN = "5f2c1a3e-8a47-4a4e-9f0e-7d2b1c9e4a11"
 START = datetime(2026, 12, 7, 9, 0, tzinfo=UTC)
 
@@ -400,7 +403,7 @@ async def test_two_workers_share_fifty_mailboxes_and_apply_each_change_once(
                 session,
                 user_id=watch.user_id,
                 event_key=key,
-                desired=desired_from_event(event(START, 60)),
+                desired=desired_from_event(event(START, 60), now=NOW),
                 status=SYNCED,
                 due_at=None,
                 settle_from=None,

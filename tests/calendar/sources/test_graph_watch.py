@@ -43,6 +43,9 @@ from tests.support.graph import (
     NotificationSink,
 )
 
+# When the events are read: it places the window of a series longer than one Zoom meeting.
+NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
+
 START = datetime(2026, 12, 7, 9, 0, tzinfo=UTC)
 WEEKLY_MONDAYS = {
     "pattern": {"type": "weekly", "interval": 1, "daysOfWeek": ["monday"],
@@ -575,7 +578,7 @@ async def test_two_workers_share_fifty_mailboxes_and_apply_each_change_once(
                 session,
                 user_id=watch.user_id,
                 event_key=key,
-                desired=desired_from_event(event(START, 60)),
+                desired=desired_from_event(event(START, 60), now=NOW),
                 status=SYNCED,
                 due_at=None,
                 settle_from=None,
