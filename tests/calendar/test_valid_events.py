@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from linkzoom.calendar.event import desired_from_event
 from linkzoom.calendar.ical import event_from_ical
-from linkzoom.calendar.models import EXACT, NO_FIXED_TIME, NO_FIXED_TIME_MAPPING
+from linkzoom.calendar.models import EXACT, NO_FIXED_TIME, NO_FIXED_TIME_MAPPING, WINDOW_MAPPING
 from tests.calendar.test_input_fuzz import zoom_accepts
 
 valid = settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
@@ -115,8 +115,9 @@ def test_no_valid_event_is_refused_and_each_is_exact_or_an_explicit_fallback(bod
     event = event_from_ical(body)  # raises ValidationFailed if a valid event were refused
     desired = desired_from_event(event, now=NOW)
     if desired.series.type == NO_FIXED_TIME:
-        assert desired.mapping == NO_FIXED_TIME_MAPPING  # said, not silent
+        assert desired.mapping == NO_FIXED_TIME_MAPPING and desired.reason  # said, not silent
     else:
-        assert desired.mapping in (None, EXACT)
+        assert desired.mapping in (None, EXACT, WINDOW_MAPPING)
         assert desired.series.duration >= 1
+        assert (desired.mapping == WINDOW_MAPPING) == (desired.reason is not None)
     zoom_accepts(event)

@@ -244,6 +244,17 @@ async def test_calendar_toggle_follows_the_event_and_survives_save_and_reopen(
     )
     assert recurring[0]["id"] == meeting["id"] and recurring[0]["recurrence"]["type"] == 2
 
+    # With no end: Zoom holds the next 60 occurrences, and the user is told so.
+    await page.locator("#event-repeat").select_option("weekly-endless")
+    await finished(page, "onAppointmentRecurrenceChanged")
+    await expect(page.locator("#event-notice")).to_have_text(
+        re.compile(r"^Zoom has this series' next 60 times, through .+; linkzoom adds later ones")
+    )
+    wait_for(
+        "a window of 60 occurrences",
+        lambda: live_meetings(deployment)[0]["recurrence"].get("end_times") == 60,
+    )
+
     # Saved and reopened, the event still knows its meeting: the toggle now removes it.
     await page.locator("#event-save").click()
     await page.reload()

@@ -504,6 +504,20 @@
     });
   }
 
+  // What the user should know about a series Zoom cannot hold whole (the answer's
+  // recurrence_mapping, DESIGN.md): its next 60 times only, or no fixed time at all.
+  function howZoomRepeats(answer) {
+    if (answer.recurrence_mapping === "window" && answer.recurrence_window) {
+      var through = new Date(answer.recurrence_window.through).toLocaleDateString(undefined,
+        { day: "numeric", month: "short", year: "numeric" });
+      return "Zoom has this series' next 60 times, through " + through + "; linkzoom adds later ones as they come.";
+    }
+    if (answer.recurrence_mapping === "no-fixed-time") {
+      return "Zoom cannot repeat this series that way: its meeting has no fixed time, one link for every occurrence.";
+    }
+    return null;
+  }
+
   function toggleZoomInAppointment(event) {
     customProperties().then(function (properties) {
       var key = properties.get(EVENT_KEY);
@@ -528,7 +542,7 @@
       }).then(function () {
         var long = answer.location && answer.location.length > LOCATION_LIMIT;
         return notify(long ? "Zoom meeting added (the link is too long for the location; it is in the body)."
-          : "Zoom meeting added. It follows this event's time.");
+          : "Zoom meeting added. " + (howZoomRepeats(answer) || "It follows this event's time."));
       });
     });
   }
@@ -569,11 +583,15 @@
         return call("PUT", eventPath(key), appointment);
       }).then(function (answer) {
         var known = properties.get(MEETING_ID);
+        var told = howZoomRepeats(answer);
+        var steps = told ? notify(told) : Promise.resolve();
         if (answer.join_url && (answer.link_changed || String(answer.zoom_meeting_id) !== known)) {
           properties.set(MEETING_ID, String(answer.zoom_meeting_id));
-          return saveProperties(properties).then(function () { return writeLink(answer, null); });
+          return steps.then(function () { return saveProperties(properties); }).then(function () {
+            return writeLink(answer, null);
+          });
         }
-        return null;
+        return steps;
       });
     }).catch(function (failure) {
       return notifyError(failure);

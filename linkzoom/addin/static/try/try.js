@@ -104,8 +104,10 @@
   // ---- the event ----------------------------------------------------------------------------
 
   var event = null;
-  function recurrenceOf(kind, startIso) {
-    if (!kind) { return null; }
+  function recurrenceOf(choice, startIso) {
+    if (!choice) { return null; }
+    var endless = choice === "weekly-endless";
+    var kind = endless ? "weekly" : choice;
     var start = new Date(startIso);
     var days = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"];
     var properties = { interval: 1 };
@@ -119,7 +121,7 @@
       recurrenceProperties: properties,
       recurrenceTimeZone: { name: Intl.DateTimeFormat().resolvedOptions().timeZone },
       startDate: startIso.slice(0, 10),
-      endDate: end.toISOString().slice(0, 10)
+      endDate: endless ? null : end.toISOString().slice(0, 10)
     };
   }
 
