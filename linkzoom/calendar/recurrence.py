@@ -24,8 +24,9 @@ every occurrence; that is never an error. It happens for: yearly and sub-daily r
 RRULEs, RDATE or EXRULE; intervals beyond Zoom's; BYMONTH/BYYEARDAY/BYWEEKNO/BYHOUR/BYMINUTE/
 BYSECOND; several or negative month days; month days 29-31 and 5th weekdays whose span meets a
 month without them; 2nd-to-last weekdays, several weekdays a month; a weekly rule whose ``WKST``
-groups its days into weeks differently than Zoom's Sunday weeks; and a DTSTART that is not
-itself an occurrence of the rule (RFC 5545 counts it anyway; Zoom would skip it).
+groups its days into weeks differently than Zoom's Sunday weeks; a DTSTART that is not
+itself an occurrence of the rule (RFC 5545 counts it anyway; Zoom would skip it); and a
+DTSTART at a time the clocks skip (``keeps_wall_clock``).
 
 Counting and the DTSTART check use ``dateutil``'s RFC 5545 expansion; the mapping itself is
 structural, and the tests prove it against dateutil for every rule Zoom can express.
@@ -35,7 +36,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
-from datetime import date, datetime, time, tzinfo
+from datetime import UTC, date, datetime, time, tzinfo
 from itertools import islice
 from typing import Literal
 
@@ -109,6 +110,8 @@ def map_rule(rule: Rule, *, start: datetime) -> Mapping:
         return _loose("the rule cannot be expanded")
     if not expansion or expansion[0] != start:
         return _loose("DTSTART is not an occurrence of the rule")
+    if not keeps_wall_clock(start):
+        return _loose("DTSTART is a time the clocks skip there (a daylight-saving change)")
     if sunday_weeks != expansion:
         return _loose("WKST groups the weekdays into weeks unlike Zoom's Sunday weeks")
     if edge and not _every_month_has_it(expansion, rule.interval):
@@ -128,6 +131,14 @@ def map_rule(rule: Rule, *, start: datetime) -> Mapping:
             "the next ones, moved on as they pass",
         )
     return Mapping(recurrence=replace(pattern, end_times=len(expansion)))
+
+
+def keeps_wall_clock(moment: datetime) -> bool:
+    """Whether ``moment``'s wall-clock time exists in its zone. Zoom takes a series' start as
+    an instant and repeats the wall-clock time it reads there; a time the clocks skip (02:30
+    on a spring-forward day) reads as another (03:30), which Zoom would then repeat."""
+    back = moment.astimezone(UTC).astimezone(moment.tzinfo)
+    return back.replace(tzinfo=None) == moment.replace(tzinfo=None)
 
 
 def _shape(rule: Rule, *, start: datetime) -> Recurrence | str:

@@ -32,7 +32,7 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from linkzoom.calendar.models import RECURRING, Desired
-from linkzoom.calendar.recurrence import MAX_OCCURRENCES, expand_from
+from linkzoom.calendar.recurrence import MAX_OCCURRENCES, expand_from, keeps_wall_clock
 
 WINDOW = MAX_OCCURRENCES
 ROLL_AFTER = 30
@@ -44,7 +44,12 @@ def place(desired: Desired, now: datetime) -> Desired:
     series that is over keeps its last ones (a meeting of past times, as an exact series has)."""
     if desired.window is None:
         return desired
-    starts = _starts(desired, after=now + LEAD, limit=WINDOW) or _last(desired)
+    ahead = _starts(desired, after=now + LEAD, limit=WINDOW + 1)
+    # A start Zoom would misread (see keeps_wall_clock) is left to the meeting, like one too
+    # near; the clocks skip at most once a season, so the next occurrence reads right.
+    if len(ahead) > 1 and not keeps_wall_clock(ahead[0]):
+        ahead = ahead[1:]
+    starts = ahead[:WINDOW] or _last(desired)
     recurrence = desired.series.recurrence
     assert recurrence is not None, "a window has Zoom's pattern"
     series = replace(

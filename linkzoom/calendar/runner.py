@@ -29,6 +29,8 @@ from linkzoom.clock import Clock
 from linkzoom.problems import Problem, ZoomUnavailable
 from linkzoom.store.db import SessionFactory, transaction
 from linkzoom.vault.seal import Sealer
+from linkzoom.zoom import quota
+from linkzoom.zoom.ratelimit import next_utc_midnight
 
 log = logging.getLogger(__name__)
 
@@ -58,10 +60,12 @@ class Runner:
         clock: Clock,
         doubt_window: timedelta,
         attempt_timeout: float,
+        daily_write_limit: int,
         jitter: Callable[[], float] = random.random,
     ) -> None:
         self._sessions = sessions
         self._clock = clock
+        self._daily_write_limit = daily_write_limit
         self._jitter = jitter
         self._accounts: dict[int, tuple[str | None, float]] = {}
         self._steps = Steps(
@@ -91,7 +95,7 @@ class Runner:
             binding = await store.load(session, binding_id=binding_id)
             if binding is None or binding.lease_owner != owner:
                 return None
-            binding = await self._roll(session, binding, now)
+            binding, roll_waits_until = await self._roll(session, binding, now)
             account = await self._account(session, binding.user_id)
             confirmed, lost_at = binding.confirmed, binding.lost_at
             gone = binding.zoom_deleted_meeting_id
@@ -128,17 +132,28 @@ class Runner:
             lost_at=lost_at,
             link_changed=binding.link_changed,
             sealed_passcode=binding.sealed_passcode,
+            roll_waits_until=roll_waits_until,
         )
 
     async def _roll(
         self, session: AsyncSession, binding: store.Binding, now: datetime
-    ) -> store.Binding:
+    ) -> tuple[store.Binding, datetime | None]:
         """Move a series' window on when it is time (:mod:`linkzoom.calendar.rolling`): a
         change of the desired meeting like a calendar edit, so one that races a real edit loses
-        (compare-and-swap) and is made again, from the edit, in the next pass."""
+        (compare-and-swap) and is made again, from the edit, in the next pass.
+
+        A move is never urgent (the window still holds ``WINDOW - ROLL_AFTER`` occurrences), so
+        it spends only the first half of the user's daily Zoom writes, and waits for the next
+        UTC day otherwise: the user's own creates and edits keep the other half. Returns the
+        binding as it now is, and until when a move that had to wait waits."""
         moved = rolling.rolled(binding.desired, now)
         if moved is None:
-            return binding
+            return binding, None
+        limit = self._daily_write_limit
+        spare = await quota.spare_writes(session, user_id=binding.user_id, now=now, limit=limit)
+        if spare <= limit // 2:
+            log.info("calendar window move waits for tomorrow", extra={"binding_id": binding.id})
+            return binding, next_utc_midnight(now)
         if not await store.record_desired(
             session,
             binding=binding,
@@ -149,9 +164,9 @@ class Runner:
             link_seen=False,
             now=now,
         ):
-            return binding
+            return binding, None
         log.info("calendar window moved on", extra={"binding_id": binding.id})
-        return replace(binding, desired=moved, version=binding.version + 1)
+        return replace(binding, desired=moved, version=binding.version + 1), None
 
     async def _account(self, session: AsyncSession, user_id: int) -> str | None:
         """The user's Zoom account, for pacing; remembered a minute (it changes only when the
@@ -169,7 +184,8 @@ class Runner:
             actions = plan(work.desired, work.confirmed, work.in_doubt, now)
             if not actions:
                 # Synced; a series' window is due again when it must move on.
-                await self._release(work, status=SYNCED, due_at=rolling.next_roll(work.desired))
+                due = work.roll_waits_until or rolling.next_roll(work.desired)
+                await self._release(work, status=SYNCED, due_at=due)
                 return self._result(work)
             if until_created and work.confirmed is not None:
                 await self._release(work, status=self._busy(work), due_at=now)

@@ -80,6 +80,7 @@ class Mirror:
             # A lost create is provably lost once three client timeouts have passed.
             doubt_window=timedelta(seconds=max(5.0, 3 * timeout)),
             attempt_timeout=timeout,
+            daily_write_limit=runtime.settings.zoom_daily_write_limit,
         )
         self.sealer = runtime.sealer
         self.service = CalendarService(self)

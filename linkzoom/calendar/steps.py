@@ -78,6 +78,7 @@ class Work:
     passcode_changed: bool = False  # sealed by this pass, not yet stored
     created: bool = False
     fetched: bool = False
+    roll_waits_until: datetime | None = None  # a due window move left for tomorrow's quota
 
 
 class Steps:

@@ -71,6 +71,23 @@ async def reserve_write(session: AsyncSession, *, user_id: int, now: datetime, l
     raise daily_limit_reached(now, until=blocked if blocked is not None and blocked > now else None)
 
 
+async def spare_writes(session: AsyncSession, *, user_id: int, now: datetime, limit: int) -> int:
+    """How many creates/updates the user has left today (none while Zoom's block lasts)."""
+    row = (
+        await session.execute(
+            select(ZoomDailyUsage.writes, ZoomDailyUsage.blocked_until).where(
+                ZoomDailyUsage.user_id == user_id, ZoomDailyUsage.day == utc_day(now)
+            )
+        )
+    ).first()
+    if row is None:
+        return limit
+    writes, blocked = row
+    if blocked is not None and blocked > now:
+        return 0
+    return max(0, limit - writes)
+
+
 async def mark_exhausted(
     session: AsyncSession, *, user_id: int, now: datetime, until: datetime | None = None
 ) -> datetime:

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from dateutil.rrule import rrule, rrulestr
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from linkzoom.calendar.recurrence import HORIZON, map_recurrence, map_rule
@@ -44,13 +44,22 @@ def first_window(recurrence: Recurrence) -> Recurrence:
     return replace(recurrence, end_times=60)
 
 
+def exists(moment: datetime) -> bool:
+    """The wall-clock time is one the zone's clocks show (not skipped by a DST change)."""
+    back = moment.astimezone(UTC).astimezone(moment.tzinfo)
+    return (back.date(), back.time()) == (moment.date(), moment.time())
+
+
 @st.composite
 def local_starts(draw: st.DrawFn, *, max_day: int = 31) -> datetime:
+    """A DTSTART at a time that exists (one the clocks skip is a case of its own)."""
     zone = ZoneInfo(draw(st.sampled_from(ZONES)))
     day = draw(st.dates(min_value=date(2026, 1, 1), max_value=date(2031, 12, 31)))
     day = day.replace(day=min(day.day, max_day))
     moment = time(draw(st.integers(0, 23)), draw(st.sampled_from([0, 15, 30, 45])))
-    return datetime.combine(day, moment, tzinfo=zone)
+    start = datetime.combine(day, moment, tzinfo=zone)
+    assume(exists(start))
+    return start
 
 
 @st.composite
@@ -387,6 +396,16 @@ def test_month_edges_are_exact_or_fall_back_never_wrong(case: tuple[str, datetim
         assert ours == calendar[:60]
         return
     assert zoom_occurrences(mapping.recurrence, start=start.astimezone(UTC), zone=zone) == calendar
+
+
+def test_a_dtstart_the_clocks_skip_gets_no_fixed_time() -> None:
+    """02:30 on 28 March 2027 does not exist in Berlin; RFC 5545 reads it as 03:30 that day
+    and 02:30 after. Zoom would read the instant as 03:30 and repeat that every time."""
+    start = datetime(2027, 3, 28, 2, 30, tzinfo=BERLIN)
+    mapping = map_rule(parse_rule("FREQ=WEEKLY;COUNT=3"), start=start)
+    assert mapping.recurrence is None
+    assert mapping.reason is not None and "clocks skip" in mapping.reason
+    assert expanded("FREQ=WEEKLY;COUNT=3", start)[1].astimezone(BERLIN).hour == 2
 
 
 def test_several_rules_and_rdates_get_no_fixed_time() -> None:

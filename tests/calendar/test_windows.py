@@ -17,6 +17,8 @@ from linkzoom.calendar.models import SYNCED, WINDOW_MAPPING, OccurrenceEdit
 from linkzoom.calendar.rrule import parse_rule
 from linkzoom.calendar.service import mirror_of
 from linkzoom.runtime import Runtime
+from linkzoom.store.db import transaction
+from linkzoom.zoom import quota
 from tests.calendar.harness import SandboxProcess, advance, align_clocks, binding, drain, link_user
 from tests.support.clock import FakeClock
 
@@ -116,3 +118,31 @@ async def test_an_endless_series_is_a_window_of_real_times_that_moves_on_keeping
     assert rolled.status == SYNCED and not rolled.link_changed
     assert rolled.due_at == rolling.next_roll(rolled.desired)
     assert rolled.due_at == datetime(2027, 1, 21, 8, 15, tzinfo=UTC)
+
+
+async def test_a_window_move_leaves_half_the_days_zoom_writes_to_the_user(
+    runtime: Runtime, sandbox: SandboxProcess, clock: FakeClock
+) -> None:
+    """A move is not urgent (30 occurrences are still ahead): with half of today's writes
+    spent, it waits for the next UTC day instead of using what the user's own edits need."""
+    limit = runtime.settings.zoom_daily_write_limit
+    align_clocks(sandbox, clock)
+    user_id = await link_user(runtime, sandbox, "alice")
+    mirror = mirror_of(runtime)
+    await mirror.service.put(user_id=user_id, event_key="standup", event=standup())
+    await drain(mirror, clock)
+    due = datetime(2026, 12, 22, 8, 15, tzinfo=UTC)
+    advance(sandbox, clock, seconds=(due - clock()).total_seconds())
+    async with transaction(runtime.sessions) as session:  # the user's edits used half the day's
+        for _ in range(limit // 2):
+            await quota.reserve_write(session, user_id=user_id, now=clock(), limit=limit)
+    before = writes(sandbox)
+    await drain(mirror, clock)
+    waiting = await binding(mirror, user_id=user_id, event_key="standup")
+    assert writes(sandbox) == before and waiting.status == SYNCED
+    assert waiting.due_at == datetime(2026, 12, 23, tzinfo=UTC)
+    advance(sandbox, clock, seconds=(datetime(2026, 12, 23, tzinfo=UTC) - clock()).total_seconds())
+    await drain(mirror, clock)
+    (moved,) = sandbox.meetings()
+    assert held(moved) == calendar(clock() + rolling.LEAD)
+    assert writes(sandbox)["meetings.update"] == before["meetings.update"] + 1
