@@ -32,6 +32,14 @@ test: $(VENV)/.test-installed $(AXE)
 	$(BIN)/mypy
 	scripts/run-tests.sh
 
+# The benchmarks are run by hand (bench/README.md); this installs what their --profile needs.
+$(VENV)/.bench-installed: pyproject.toml $(VENV)/.test-installed
+	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
+	touch $@
+
+bench: $(VENV)/.bench-installed
+	@echo "Benchmarks: see bench/README.md, e.g. $(BIN)/python bench/compose.py --db both"
+
 lint: $(VENV)/.test-installed
 	$(BIN)/ruff check linkzoom tests bench
 	$(BIN)/mypy

@@ -42,7 +42,7 @@ from linkzoom.features import set_zoom_enabled
 from linkzoom.identity.users import add_local
 from linkzoom.store import migrate
 from linkzoom.store.db import create_engine, session_factory, transaction
-from tests.support.browser import submit_form
+from tests.support.consent_http import link_zoom
 from tests.support.keys import new_keyring
 from tests.support.processes import Process, free_port, linkzoom_command, python_env
 
@@ -83,14 +83,9 @@ def link(service_url: str, index: int) -> str:
         json={"username": f"u{index:02d}", "password": PASSWORD, "device_name": "bench"},
     )
     token: str = login.json()["token"]
-    auth = {"authorization": f"Bearer {token}"}
-    authorize = httpx.post(f"{service_url}/api/v1/zoom/authorizations", headers=auth)
-    with httpx.Client() as browser:
-        consent = browser.get(browser.get(authorize.json()["authorize_url"]).headers["location"])
-        callback = submit_form(
-            browser, consent, button="approve", overrides={"email": f"u{index}@zoom.test"}
-        )
-        assert browser.get(callback.headers["location"]).status_code == 200
+    api = httpx.Client(base_url=service_url, headers={"authorization": f"Bearer {token}"})
+    with api:
+        link_zoom(api, f"u{index}@zoom.test")
     return token
 
 

@@ -48,8 +48,7 @@ from linkzoom.identity.users import add_local
 from linkzoom.store import migrate
 from linkzoom.store.db import create_engine as create_async_engine
 from linkzoom.store.db import driver_url, session_factory, transaction
-from tests.e2e.conftest import claim_code
-from tests.support.browser import submit_form
+from tests.support.consent_http import link_zoom
 from tests.support.keys import new_keyring
 from tests.support.processes import Process, free_port, linkzoom_command, python_env
 
@@ -188,21 +187,8 @@ def link(s: Stack, username: str, email: str) -> str:
         json={"username": username, "password": PASSWORD, "device_name": "bench"},
     )
     token: str = answer.json()["token"]
-    headers = {"authorization": f"Bearer {token}"}
-    start = httpx.post(f"{s.service_url}/api/v1/zoom/authorizations", headers=headers)
-    with httpx.Client(timeout=30) as browser:
-        consent = browser.get(browser.get(start.json()["authorize_url"]).headers["location"])
-        to_callback = submit_form(browser, consent, button="approve", overrides={"email": email})
-        done = browser.get(to_callback.headers["location"])
-        assert done.status_code == 200
-    # The add-in claims the consent with the code the callback page hands its dialog.
-    if (code := claim_code(done.text)) is not None:
-        claimed = httpx.post(
-            f"{s.service_url}/api/v1/zoom/authorizations/claim",
-            json={"code": code},
-            headers=headers,
-        )
-        assert claimed.status_code == 200, claimed.text
+    with httpx.Client(base_url=s.service_url, headers={"authorization": f"Bearer {token}"}) as api:
+        link_zoom(api, email)
     return token
 
 

@@ -33,7 +33,7 @@ from linkzoom.identity.users import add_local
 from linkzoom.store import migrate
 from linkzoom.store.db import create_engine as create_async_engine
 from linkzoom.store.db import driver_url, session_factory, transaction
-from tests.support.browser import submit_form
+from tests.support.consent_http import link_zoom
 from tests.support.keys import new_keyring
 from tests.support.processes import Process, free_port, linkzoom_command, python_env
 
@@ -142,14 +142,8 @@ def main() -> int:
             f"{urls[0]}/api/v1/sessions", json={"username": "storm", "password": PASSWORD}
         )
         token = login.json()["token"]
-        auth = {"authorization": f"Bearer {token}"}
-        authorize_url = httpx.post(f"{urls[0]}/api/v1/zoom/authorizations", headers=auth).json()[
-            "authorize_url"
-        ]
-        with httpx.Client() as browser:
-            consent = browser.get(browser.get(authorize_url).headers["location"])
-            callback = submit_form(browser, consent, button="approve", overrides={})
-            assert browser.get(callback.headers["location"]).status_code == 200
+        with httpx.Client(base_url=urls[0], headers={"authorization": f"Bearer {token}"}) as api:
+            link_zoom(api, "storm@zoom.test")
 
         sync_engine = create_engine(driver_url(database_url, asynchronous=False))
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import ScalarSelect, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from linkzoom.problems import FeatureDisabled
@@ -13,14 +13,23 @@ from linkzoom.store.models import AppSetting
 ZOOM_ENABLED = "zoom.enabled"
 
 
+def zoom_switch() -> ScalarSelect[str]:
+    """The switch's stored value as a subquery, for a caller to read with its own statement."""
+    return select(AppSetting.value).where(AppSetting.key == ZOOM_ENABLED).scalar_subquery()
+
+
 async def zoom_enabled(session: AsyncSession) -> bool:
-    value = await session.scalar(select(AppSetting.value).where(AppSetting.key == ZOOM_ENABLED))
-    return value == "true"
+    return await session.scalar(select(zoom_switch())) == "true"
+
+
+def check_zoom_enabled(value: str | None) -> None:
+    """Raise 403 ``feature-disabled`` unless the switch's stored ``value`` is on."""
+    if value != "true":
+        raise FeatureDisabled("An administrator has not enabled Zoom for this organisation yet.")
 
 
 async def require_zoom_enabled(session: AsyncSession) -> None:
-    if not await zoom_enabled(session):
-        raise FeatureDisabled("An administrator has not enabled Zoom for this organisation yet.")
+    check_zoom_enabled(await session.scalar(select(zoom_switch())))
 
 
 async def set_zoom_enabled(session: AsyncSession, enabled: bool, *, now: datetime) -> bool:

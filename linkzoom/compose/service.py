@@ -91,6 +91,10 @@ class ComposeService:
         ``idempotency_key`` answers what its first request did (:mod:`.idempotency`)."""
         keyed = idempotency.keyed(idempotency_key, order)
         now = self._clock()
+        # One transaction before Zoom is called: the defaults, the attempt written down (so a
+        # lost answer can be found), then the grant checked and today's write counted. A
+        # refusal there (409, 429) rolls the attempt back with it; a repeated key answers
+        # before anything is counted.
         async with transaction(self._sessions) as session:
             defaults = await meeting_defaults.load(session)
             plan = meeting_plan(
@@ -113,9 +117,10 @@ class ComposeService:
                 return await idempotency.earlier(
                     session, self._sealer, user_id=user.id, keyed=keyed
                 )
+            admitted = await self._zoom.admit_write(session, user.id)
         assert attempt is not None
         try:
-            meeting = await self._zoom.create(user.id, plan.zoom_request())
+            meeting = await self._zoom.create(user.id, plan.zoom_request(), admitted=admitted)
         except Problem as exc:
             if _refused(exc):
                 async with transaction(self._sessions) as session:

@@ -6,11 +6,20 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Protocol
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from linkzoom.zoom.models import Meeting, MeetingRequest, MeetingSummary
 
 
 class ZoomMeetingsPort(Protocol):
-    async def create(self, user_id: int, request: MeetingRequest) -> Meeting: ...
+    async def admit_write(self, session: AsyncSession, user_id: int) -> object:
+        """Check the user's grant and count today's write in the caller's transaction; what
+        it returns is handed to :meth:`create`, which then skips doing both itself."""
+        ...
+
+    async def create(
+        self, user_id: int, request: MeetingRequest, *, admitted: object | None = None
+    ) -> Meeting: ...
 
     async def update(
         self,

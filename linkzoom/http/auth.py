@@ -28,13 +28,18 @@ def bearer_token(request: Request) -> str:
 
 async def api_caller(request: Request, *, zoom_feature: bool = False) -> Caller:
     """The signed-in device's user; with ``zoom_feature`` also checks that an administrator has
-    enabled Zoom (403 ``feature-disabled``), in the same transaction to spare a round trip."""
+    enabled Zoom (403 ``feature-disabled``), read by the same statement to spare a round trip."""
     runtime = request.app.state.runtime
     token = bearer_token(request)
     async with transaction(runtime.sessions) as session:
-        user, device = await device_sessions.authenticate(session, token, now=runtime.clock())
-        if zoom_feature:
-            await features.require_zoom_enabled(session)
+        user, device, switch = await device_sessions.authenticate_reading(
+            session,
+            token,
+            now=runtime.clock(),
+            also=features.zoom_switch() if zoom_feature else None,
+        )
+    if zoom_feature:
+        features.check_zoom_enabled(switch)
     # A 409 answered later in this request carries a consent link only this device can claim.
     request.state.device_session_id = device.id
     return Caller(user=user, device=device)

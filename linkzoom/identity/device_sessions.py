@@ -10,8 +10,9 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import ScalarSelect, delete, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from linkzoom.problems import NotAuthenticated
@@ -93,18 +94,28 @@ async def _trim(session: AsyncSession, *, user_id: int, keep: int, now: datetime
 async def authenticate(
     session: AsyncSession, token: str, *, now: datetime
 ) -> tuple[User, DeviceSession]:
+    user, device, _ = await authenticate_reading(session, token, now=now, also=None)
+    return user, device
+
+
+async def authenticate_reading(
+    session: AsyncSession, token: str, *, now: datetime, also: ScalarSelect[Any] | None
+) -> tuple[User, DeviceSession, Any]:
+    """:func:`authenticate`, reading ``also`` (a scalar subquery) with the same statement: a
+    request that needs one more fact (the feature switch) spares a round trip."""
     if not token.startswith(TOKEN_PREFIX) or len(token) > 200:
         raise NotAuthenticated("The access token is not valid.")
+    extra = literal(None) if also is None else also
     found = (
         await session.execute(
-            select(DeviceSession, User)
+            select(DeviceSession, User, extra)
             .join(User, User.id == DeviceSession.user_id)
             .where(DeviceSession.token_hash == digest(token))
         )
     ).one_or_none()
     if found is None:
         raise NotAuthenticated("The access token is not valid.")
-    device, user = found
+    device, user, value = found
     if device.revoked_at is not None or device.expires_at <= now:
         raise NotAuthenticated("The session has ended; sign in again.")
     if user.disabled_at is not None:
@@ -113,7 +124,7 @@ async def authenticate(
         await session.execute(
             update(DeviceSession).where(DeviceSession.id == device.id).values(last_seen_at=now)
         )
-    return user, device
+    return user, device, value
 
 
 async def revoke(session: AsyncSession, *, session_id: str, user_id: int, now: datetime) -> bool:

@@ -7,6 +7,7 @@ import json
 from dataclasses import asdict, dataclass
 from datetime import datetime
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from linkzoom.problems import ValidationFailed
@@ -30,10 +31,11 @@ class MeetingDefaults:
 
 
 async def load(session: AsyncSession) -> MeetingDefaults:
-    row = await session.get(AppSetting, KEY)
-    if row is None:
+    # A Core read of the one column: every compose reads it, the ORM's identity map buys nothing.
+    value = await session.scalar(select(AppSetting.value).where(AppSetting.key == KEY))
+    if value is None:
         return MeetingDefaults()
-    stored = json.loads(row.value)
+    stored = json.loads(value)
     known = {k: v for k, v in stored.items() if k in MeetingDefaults.__dataclass_fields__}
     return MeetingDefaults(**known)
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from linkzoom.clock import Clock
 from linkzoom.metrics import Metrics
 from linkzoom.problems import ZoomMeetingNotFound, ZoomRateLimited
@@ -38,8 +40,18 @@ class ZoomMeetings:
         self._metrics = metrics
         self._limit = daily_write_limit
 
-    async def create(self, user_id: int, request: MeetingRequest) -> Meeting:
-        auth = await self._prepare(user_id, write=True)
+    async def admit_write(self, session: AsyncSession, user_id: int) -> ZoomBearerAuth:
+        """:meth:`_prepare`'s checks in the caller's transaction (compose does them with its
+        attempt record, sparing a transaction); pass the result to :meth:`create`."""
+        return await self._admit(session, user_id, write=True)
+
+    async def create(
+        self, user_id: int, request: MeetingRequest, *, admitted: object | None = None
+    ) -> Meeting:
+        if isinstance(admitted, ZoomBearerAuth):
+            auth = admitted
+        else:
+            auth = await self._prepare(user_id, write=True)
         try:
             return await self._client.create_meeting(request, auth=auth)
         except ZoomRateLimited as exc:
@@ -96,15 +108,19 @@ class ZoomMeetings:
     async def _prepare(self, user_id: int, *, write: bool) -> ZoomBearerAuth:
         """One transaction before a call: the grant must be usable (a user who must reconnect
         gets 409 without spending a write), then a create/update is counted against the day."""
-        now = self._clock()
-        try:
-            async with transaction(self._sessions) as session:
-                state = await self._tokens.usable_grant(session, user_id)
-                if write:
-                    await quota.reserve_write(session, user_id=user_id, now=now, limit=self._limit)
-        except ZoomRateLimited:
-            self._metrics.deferrals.labels("daily").inc()
-            raise
+        async with transaction(self._sessions) as session:
+            return await self._admit(session, user_id, write=write)
+
+    async def _admit(self, session: AsyncSession, user_id: int, *, write: bool) -> ZoomBearerAuth:
+        state = await self._tokens.usable_grant(session, user_id)
+        if write:
+            try:
+                await quota.reserve_write(
+                    session, user_id=user_id, now=self._clock(), limit=self._limit
+                )
+            except ZoomRateLimited:
+                self._metrics.deferrals.labels("daily").inc()
+                raise
         return self._tokens.auth_for(user_id, preread=state)
 
     async def _note_limit(self, user_id: int, exc: ZoomRateLimited) -> None:

@@ -1,8 +1,9 @@
 """Zoom's per-user daily cap on meeting create/update, kept by us so we never send a call
 Zoom will refuse. Our own count resets at 00:00 UTC; usage is one row per (user, UTC day).
 
-Reservation is one atomic ``UPDATE … SET writes = writes + 1 WHERE writes < limit AND not
-blocked``, safe across processes on SQLite and PostgreSQL without a lock held.
+Reservation is one atomic ``INSERT … ON CONFLICT DO UPDATE SET writes = writes + 1 WHERE
+writes < limit AND not blocked``, safe across processes on SQLite and PostgreSQL without a lock
+held.
 
 When Zoom itself refuses (its count may differ from ours), the user is blocked until the instant
 Zoom's ``Retry-After`` names: Zoom is the authority. Only when it names none is that the next
@@ -13,8 +14,9 @@ one row.
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import bindparam, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from linkzoom.problems import ZoomRateLimited
@@ -43,25 +45,44 @@ def daily_limit_reached(now: datetime, *, until: datetime | None = None) -> Zoom
     )
 
 
+_RESERVATIONS: dict[str, Any] = {}
+
+
+def _reservation(session: AsyncSession) -> Any:
+    """``INSERT … ON CONFLICT DO UPDATE … WHERE … RETURNING``: today's row made or counted up in
+    one statement, refused (no row returned) at the cap or while Zoom's block lasts. One round
+    trip instead of an insert and an update, on every create and update; built once per
+    dialect."""
+    dialect = session.get_bind().dialect.name
+    if dialect not in _RESERVATIONS:
+        _RESERVATIONS[dialect] = _build_reservation(session)
+    return _RESERVATIONS[dialect]
+
+
+def _build_reservation(session: AsyncSession) -> Any:
+    insert = dialect_insert(session)(ZoomDailyUsage)
+    table = ZoomDailyUsage.__table__.c
+    return (
+        insert.values(
+            user_id=bindparam("user_id"), day=bindparam("day"), writes=1, blocked_until=None
+        )
+        .on_conflict_do_update(
+            index_elements=["user_id", "day"],
+            set_={"writes": table.writes + 1},
+            where=(table.writes < bindparam("limit"))
+            & or_(table.blocked_until.is_(None), table.blocked_until <= bindparam("now")),
+        )
+        .returning(table.writes)
+    )
+
+
 async def reserve_write(session: AsyncSession, *, user_id: int, now: datetime, limit: int) -> None:
     """Count one create/update against today's cap, or raise ``ZoomRateLimited`` (daily)."""
     day = utc_day(now)
-    await session.execute(
-        dialect_insert(session)(ZoomDailyUsage)
-        .values(user_id=user_id, day=day, writes=0, blocked_until=None)
-        .on_conflict_do_nothing()
+    counted = await session.execute(
+        _reservation(session), {"user_id": user_id, "day": day, "limit": limit, "now": now}
     )
-    result = await session.execute(
-        update(ZoomDailyUsage)
-        .where(
-            ZoomDailyUsage.user_id == user_id,
-            ZoomDailyUsage.day == day,
-            ZoomDailyUsage.writes < limit,
-            or_(ZoomDailyUsage.blocked_until.is_(None), ZoomDailyUsage.blocked_until <= now),
-        )
-        .values(writes=ZoomDailyUsage.writes + 1)
-    )
-    if getattr(result, "rowcount", 0):
+    if counted.first() is not None:
         return
     blocked = await session.scalar(
         select(ZoomDailyUsage.blocked_until).where(

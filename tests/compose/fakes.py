@@ -8,6 +8,8 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from linkzoom.problems import Problem, ZoomMeetingNotFound, ZoomUnavailable
 from linkzoom.zoom.models import Meeting, MeetingRequest, MeetingSummary, render_time
 from tests.support.clock import FakeClock
@@ -42,7 +44,12 @@ class FakeZoom:
     list_delay: float = 0.0
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(85012345600))
 
-    async def create(self, user_id: int, request: MeetingRequest) -> Meeting:
+    async def admit_write(self, session: AsyncSession, user_id: int) -> object:
+        return None  # the grant and the daily cap are ZoomMeetings', tested with it
+
+    async def create(
+        self, user_id: int, request: MeetingRequest, *, admitted: object | None = None
+    ) -> Meeting:
         self.calls.append("create")
         self.requests.append(request)
         if self.create_error is not None:

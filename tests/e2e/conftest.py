@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import re
 import secrets
 import subprocess
 from collections.abc import Iterator
@@ -22,7 +21,7 @@ from linkzoom.features import set_zoom_enabled
 from linkzoom.identity import passwords, users
 from linkzoom.identity.users import add_local
 from linkzoom.store.db import create_engine, session_factory, transaction
-from tests.support.browser import submit_form
+from tests.support.consent_http import link_zoom
 from tests.support.keys import new_keyring
 from tests.support.processes import Process, free_port, linkzoom_command, python_env
 
@@ -92,27 +91,7 @@ class Deployment:
 
     def link_zoom(self, api: httpx.Client, email: str) -> httpx.Response:
         """Walk the consent flow as the add-in dialog's browser would."""
-        authorize_url = api.post("/api/v1/zoom/authorizations").json()["authorize_url"]
-        with httpx.Client(timeout=20) as browser:
-            to_zoom = browser.get(authorize_url)
-            assert to_zoom.status_code == 302, to_zoom.text
-            consent = browser.get(to_zoom.headers["location"])
-            assert consent.status_code == 200, consent.text
-            to_callback = submit_form(
-                browser, consent, button="approve", overrides={"email": email}
-            )
-            assert to_callback.status_code == 302, to_callback.text
-            done = browser.get(to_callback.headers["location"])
-        # The add-in claims the consent with the code the callback page hands its dialog.
-        if (code := claim_code(done.text)) is not None:
-            claimed = api.post("/api/v1/zoom/authorizations/claim", json={"code": code})
-            assert claimed.status_code == 200, claimed.text
-        return done
-
-
-def claim_code(page: str) -> str | None:
-    found = re.search(r'<meta name="linkzoom-claim" content="([^"]+)">', page)
-    return found.group(1) if found else None
+        return link_zoom(api, email)
 
 
 @functools.cache

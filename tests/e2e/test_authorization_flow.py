@@ -10,8 +10,9 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from linkzoom.store.db import driver_url
-from tests.e2e.conftest import PASSWORDS, Deployment, claim_code
+from tests.e2e.conftest import PASSWORDS, Deployment
 from tests.support.browser import submit_form
+from tests.support.consent_http import claim_code
 
 PROBLEM = "application/problem+json"
 

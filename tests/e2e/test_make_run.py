@@ -9,8 +9,8 @@ from pathlib import Path
 
 import httpx
 
-from tests.e2e.conftest import claim_code
 from tests.support.browser import submit_form
+from tests.support.consent_http import claim_code
 from tests.support.processes import Process, free_port, linkzoom_command, python_env
 
 

@@ -10,8 +10,9 @@ from pathlib import Path
 from sqlalchemy import create_engine, inspect, text
 
 from linkzoom.store.db import driver_url
-from tests.e2e.conftest import PASSWORDS, Deployment, claim_code
+from tests.e2e.conftest import PASSWORDS, Deployment
 from tests.e2e.test_webhooks import signed_post
+from tests.support.consent_http import claim_code
 
 
 def database_text(deployment: Deployment) -> list[bytes]:
