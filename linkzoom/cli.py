@@ -51,6 +51,9 @@ def _parser() -> argparse.ArgumentParser:
 
     commands.add_parser("worker", help="the background worker alone").set_defaults(handler=_worker)
     commands.add_parser("migrate", help="apply database migrations").set_defaults(handler=_migrate)
+    commands.add_parser(
+        "doctor", help="check configuration, database, key ring, Zoom app and public URL"
+    ).set_defaults(handler=_doctor)
 
     users = commands.add_parser("users", help="local directory users")
     users_commands = users.add_subparsers(required=True, metavar="ACTION")
@@ -224,6 +227,14 @@ def _worker(args: argparse.Namespace, settings: Settings) -> int:
 
     asyncio.run(go())
     return 0
+
+
+def _doctor(args: argparse.Namespace, settings: Settings) -> int:
+    from linkzoom import doctor
+
+    findings = doctor.examine(settings)
+    print(doctor.render(findings))
+    return 1 if any(f.status == "fail" for f in findings) else 0
 
 
 def _migrate(args: argparse.Namespace, settings: Settings) -> int:

@@ -144,8 +144,8 @@ async def test_connection(runtime: Runtime, admin: Viewer, *, address: str | Non
        validates the endpoint itself, with this secret, when the URL is saved at Zoom).
     """
     checks = [
-        await _check_client(runtime),
-        await _check_api(runtime),
+        await check_client(runtime),
+        await check_api(runtime),
         await _check_webhooks(runtime),
     ]
     await _audit(
@@ -159,7 +159,8 @@ async def test_connection(runtime: Runtime, admin: Viewer, *, address: str | Non
     return checks
 
 
-async def _check_client(runtime: Runtime) -> Check:
+async def check_client(runtime: Runtime) -> Check:
+    """The client ID and secret (see :func:`test_connection`); also ``linkzoom doctor``'s."""
     name, origin = "Client ID and secret", _origin(runtime.zoom_app.oauth_url)
     try:
         await runtime.oauth.refresh(PROBE_PREFIX + secrets.token_urlsafe(16))
@@ -177,7 +178,8 @@ async def _check_client(runtime: Runtime) -> Check:
     return Check(name=name, ok=False, detail=f"{origin} issued tokens for a made-up token.")
 
 
-async def _check_api(runtime: Runtime) -> Check:
+async def check_api(runtime: Runtime) -> Check:
+    """The REST API base (see :func:`test_connection`); also ``linkzoom doctor``'s."""
     name, base = "Zoom API", runtime.zoom_app.api_url
     try:
         await runtime.zoom.get_me(auth=httpx.Auth())  # deliberately no token
