@@ -20,6 +20,7 @@ from linkzoom.store.models import AuditEvent
 
 ACTIONS = frozenset(
     {
+        "keys.unreadable_forgotten",
         "login.failed",
         "device.signed_out",
         "device.signed_out_everywhere",

@@ -10,7 +10,7 @@ import signal
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from linkzoom import features, logs
 from linkzoom.clock import utcnow
@@ -18,6 +18,9 @@ from linkzoom.config import PREFIX, ConfigError, Settings, load_settings
 from linkzoom.problems import Problem
 from linkzoom.store import migrate
 from linkzoom.store.db import SessionFactory, create_engine, session_factory, transaction
+
+if TYPE_CHECKING:
+    from linkzoom.vault.keyring import KeySource
 
 T = TypeVar("T")
 
@@ -70,7 +73,12 @@ def _parser() -> argparse.ArgumentParser:
     zoom.set_defaults(handler=_zoom)
 
     keys = commands.add_parser("keys", help="the vault key ring")
-    keys.add_argument("action", choices=["rotate", "generate"])
+    keys.add_argument("action", choices=["rotate", "generate", "forget-unreadable"])
+    keys.add_argument(
+        "--yes",
+        action="store_true",
+        help="forget-unreadable: really forget (without it, only say what would be forgotten)",
+    )
     keys.set_defaults(handler=_keys)
 
     addin = commands.add_parser("addin", help="the Outlook add-in")
@@ -229,6 +237,39 @@ def _worker(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _forget_unreadable(settings: Settings, source: KeySource, *, really: bool) -> int:
+    """``keys forget-unreadable``: see :mod:`linkzoom.vault.unreadable`."""
+    from linkzoom.vault.key_check import missing_key_ids
+    from linkzoom.vault.seal import Sealer
+    from linkzoom.vault.unreadable import forget_unreadable
+
+    sealer = Sealer(source)
+
+    def known(kid: str) -> bool:
+        return source.find(kid) is not None
+
+    async def work(sessions: SessionFactory) -> int:
+        async with transaction(sessions) as session:
+            if not really:
+                lost = await missing_key_ids(session, known=known, sealer=sealer)
+                if lost:
+                    print("sealed under keys this ring cannot open: " + ", ".join(sorted(lost)))
+                    print("run again with --yes to forget those secrets (docs/operations.md)")
+                else:
+                    print("every stored secret opens with this ring; nothing to forget")
+                return 0
+            counts = await forget_unreadable(
+                session, known=known, sealer=sealer, now=utcnow(), actor="cli"
+            )
+        if not counts:
+            print("every stored secret opens with this ring; nothing to forget")
+        else:
+            print("forgot " + ", ".join(f"{n} {kind}" for kind, n in counts.items() if n))
+        return 0
+
+    return _with_db(settings, work)
+
+
 def _doctor(args: argparse.Namespace, settings: Settings) -> int:
     from linkzoom import doctor
 
@@ -297,6 +338,8 @@ def _keys(args: argparse.Namespace, settings: Settings) -> int:
         print(KeyRing((key,)).render())
         return 0
     source = KeySource(settings)
+    if args.action == "forget-unreadable":
+        return _forget_unreadable(settings, source, really=args.yes)
     if source.from_environment:
         print(
             "re-sealing under the first key of LINKZOOM_KEYS; to introduce a new key, run "

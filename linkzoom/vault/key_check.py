@@ -17,7 +17,9 @@ from sqlalchemy.orm import InstrumentedAttribute
 
 from linkzoom.problems import SealedDataUnreadable
 from linkzoom.store.calendar_tables import CalendarBinding
+from linkzoom.store.compose_tables import ComposeMeeting
 from linkzoom.store.controller_tables import SealedSetting, ZoomPendingRevoke
+from linkzoom.store.mailbox_tables import WatchedMailbox
 from linkzoom.store.models import Preference, ZoomAuthorization
 from linkzoom.vault import preferences
 from linkzoom.vault.seal import Sealer
@@ -29,6 +31,8 @@ SEALED_KEY_COLUMNS: tuple[InstrumentedAttribute[Any], ...] = (
     CalendarBinding.passcode_key_id,
     ZoomAuthorization.verifier_key_id,
     ZoomAuthorization.grant_key_id,
+    WatchedMailbox.secret_key_id,
+    ComposeMeeting.answer_key_id,
 )
 
 

@@ -197,8 +197,33 @@ def test_it_names_what_stops_a_postgresql_deployment(
 
     # Secrets sealed under a ring the process no longer has: restored without its key ring.
     asyncio.run(seal_a_preference(empty_postgres, ring))
-    code, found, output = doctor(python_env(base | {"LINKZOOM_KEYS": new_keyring()}), tmp_path)
+    lost_env = python_env(base | {"LINKZOOM_KEYS": new_keyring()})
+    code, found, output = doctor(lost_env, tmp_path)
     assert code == 1 and found["Stored secrets"] == "fail"
     assert "Restore the key ring" in output
     for secret in (CLIENT_SECRET, ring.split(":", 1)[1].split(",")[0]):
         assert secret not in output
+
+    # The ring is lost for good: say what would go, then forget it, and the deployment is well.
+    def keys(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            linkzoom_command("keys", "forget-unreadable", *args),
+            env=lost_env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+
+    told = keys()
+    assert told.returncode == 0 and ring.split(":")[0] in told.stdout and "--yes" in told.stdout
+    assert doctor(lost_env, tmp_path)[1]["Stored secrets"] == "fail"  # only told, nothing done
+    forgot = keys("--yes")
+    assert forgot.returncode == 0 and "forgot 1 preferences" in forgot.stdout, forgot.stderr
+    code, found, output = doctor(lost_env, tmp_path)
+    assert found["Stored secrets"] == "ok", output
+    assert keys("--yes").stdout.startswith("every stored secret opens")
+    with psycopg.connect(empty_postgres) as database:
+        (audited,) = database.execute(
+            "SELECT count(*) FROM audit_events WHERE action = 'keys.unreadable_forgotten'"
+        ).fetchone() or (0,)
+    assert audited == 1
