@@ -2,8 +2,8 @@
 API processes and two ``linkzoom worker`` processes, with the load spread across both APIs.
 
 Compose, calendar and linking give the same results as with one process; an API process killed
-with SIGKILL in the middle of a burst loses nothing it had answered, and what it had in flight is
-recorded and at Zoom. Refresh stays single-flight across processes
+with SIGKILL in the middle of a burst loses nothing it had answered: each such meeting is
+recorded and Zoom has it. Refresh stays single-flight across processes
 (``test_refresh_across_processes.py``). Not yet asserted here: that the workers settle every
 create the killed process left in flight within a minute (issue 14 note)."""
 
