@@ -88,9 +88,9 @@ def _configuration(settings: Settings) -> Finding:
 
 def _database(settings: Settings) -> tuple[Finding, bool]:
     """Reachable and at the latest migration; the second value says whether it is usable."""
-    shown = make_url(settings.database_url).render_as_string(hide_password=True)
-    name = "Database"
     url = make_url(settings.database_url)
+    shown = url.render_as_string(hide_password=True)
+    name = "Database"
     # Connecting would create an SQLite file: a doctor that finds none says so and leaves it.
     if settings.is_sqlite and url.database and not Path(url.database).exists():
         return Finding(

@@ -11,15 +11,14 @@ from __future__ import annotations
 
 import asyncio
 import signal
-import time
 from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.e2e.calendar_support import path
-from tests.e2e.conftest import PASSWORDS, Deployment
+from tests.e2e.calendar_support import path, wait_until
+from tests.e2e.conftest import Deployment
 from tests.e2e.test_authorization_flow import sql
 from tests.support.databases import postgres_url
 from tests.support.processes import Process, linkzoom_command
@@ -57,21 +56,6 @@ def scaled(deployment: Deployment) -> Iterator[tuple[Deployment, list[str]]]:
             worker.stop()
 
 
-def signed_in(deployment: Deployment, username: str, base_url: str) -> httpx.Client:
-    answer = httpx.post(
-        f"{base_url}/api/v1/sessions",
-        json={"username": username, "password": PASSWORDS[username], "device_name": "scale"},
-    )
-    assert answer.status_code == 201, answer.text
-    client = httpx.Client(
-        base_url=base_url,
-        headers={"authorization": f"Bearer {answer.json()['token']}"},
-        timeout=20,
-    )
-    deployment.clients.append(client)
-    return client
-
-
 def on(deployment: Deployment, client: httpx.Client, base_url: str) -> httpx.Client:
     """The same device, talking to another API process (closed with the deployment)."""
     other = httpx.Client(base_url=base_url, headers=dict(client.headers), timeout=20)
@@ -82,16 +66,6 @@ def on(deployment: Deployment, client: httpx.Client, base_url: str) -> httpx.Cli
 def live_meetings(deployment: Deployment) -> dict[int, dict[str, Any]]:
     found = deployment.control("GET", "/meetings")["meetings"]
     return {m["id"]: m for m in found if not m["deleted"]}
-
-
-def wait_for(what: str, check: Any, timeout: float = 30.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = check()
-        if result:
-            return result
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 async def burst(
@@ -125,7 +99,7 @@ def test_two_apis_and_two_workers_serve_as_one_and_a_killed_api_loses_nothing_an
 ) -> None:
     deployment, (first, second) = scaled
     # Sign in on one process, consent through the other's public URL, claim on the second.
-    alice = signed_in(deployment, "alice", second)
+    alice = deployment.login("alice", second)
     deployment.link_zoom(alice, "alice@zoom.test")
     assert on(deployment, alice, first).get("/api/v1/me").json()["zoom"]["linked"] is True
 
@@ -157,9 +131,10 @@ def test_two_apis_and_two_workers_serve_as_one_and_a_killed_api_loses_nothing_an
         path("scaled"), json=event | {"end": "2027-05-04T11:15:00+02:00"}
     )
     assert moved.status_code == 200
-    wait_for(
-        "the meeting to last 75 minutes",
+    wait_until(
         lambda: live_meetings(deployment)[meeting_id]["duration"] == 75,
+        timeout=30,
+        what="the meeting to last 75 minutes",
     )
     assert on(deployment, alice, first).get(path("scaled")).json()["status"] == "synced"
 
