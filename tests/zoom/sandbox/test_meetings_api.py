@@ -6,6 +6,8 @@ import re
 
 import httpx
 import pytest
+from starlette.applications import Starlette
+from starlette.types import Message
 
 from .helpers import Tokens, authorize, create_meeting
 
@@ -199,3 +201,46 @@ async def test_upcoming_and_previous_lists(client: httpx.AsyncClient) -> None:
     assert await ids("upcoming") == [future["id"]]
     assert await ids("previous_meetings") == [past["id"]]
     assert await ids("live") == []
+
+
+@pytest.mark.parametrize("sent", [None, b'{"topic": "Half'], ids=["headers only", "half a body"])
+async def test_a_create_whose_client_went_away_mid_request_makes_nothing(
+    app: Starlette, client: httpx.AsyncClient, tokens: Tokens, sent: bytes | None
+) -> None:
+    # A client killed between writing its headers and its body (as SIGKILL does to an API
+    # process) must not leave a meeting: the sandbox once made a default "Zoom Meeting" of it.
+    messages: list[Message] = (
+        [] if sent is None else [{"type": "http.request", "body": sent, "more_body": True}]
+    )
+    messages.append({"type": "http.disconnect"})
+    answered: list[Message] = []
+
+    async def receive() -> Message:
+        return messages.pop(0)
+
+    async def send(message: Message) -> None:
+        answered.append(message)
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": "/v2/users/me/meetings",
+        "raw_path": b"/v2/users/me/meetings",
+        "root_path": "",
+        "query_string": b"",
+        "headers": [
+            (b"host", b"sandbox.test"),
+            (b"authorization", tokens.headers["Authorization"].encode()),
+            (b"content-type", b"application/json"),
+            (b"content-length", b"40"),
+        ],
+        "client": ("127.0.0.1", 50123),
+        "server": ("sandbox.test", 80),
+    }
+    await app(scope, receive, send)
+    assert answered == []
+    listed = await client.get("/v2/users/me/meetings", headers=tokens.headers)
+    assert listed.json()["total_records"] == 0
