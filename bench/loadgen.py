@@ -125,6 +125,85 @@ async def run_slice(target: Target, *, clients: int, seconds: float) -> Slice:
     return result
 
 
+@dataclass(frozen=True, kw_only=True)
+class Call:
+    """One request of a mixed load: which operation it is, and its bytes."""
+
+    op: str
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: bytes = b""
+    expect: frozenset[int] = frozenset({200, 201})
+
+    def encoded(self, host: str) -> tuple[bytes, bytes]:
+        lines = [f"{self.method} {self.path} HTTP/1.1", f"Host: {host}"]
+        if self.body:
+            lines += ["Content-Type: application/json", f"Content-Length: {len(self.body)}"]
+        lines += [f"{k}: {v}" for k, v in self.headers.items()]
+        return ("\r\n".join(lines) + "\r\n\r\n").encode(), self.body
+
+
+@dataclass(kw_only=True)
+class MixedSlice:
+    clients: int
+    seconds: float = 0.0
+    latencies: dict[str, list[float]] = field(default_factory=dict)  # per operation
+    errors: int = 0
+    first_error: str = ""
+    cpu: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def done(self) -> int:
+        return sum(len(v) for v in self.latencies.values())
+
+    @property
+    def throughput(self) -> float:
+        return self.done / self.seconds if self.seconds else 0.0
+
+    def every_latency(self) -> list[float]:
+        return [x for values in self.latencies.values() for x in values]
+
+
+async def run_mixed(plans: Sequence[tuple[str, Sequence[Call]]], *, seconds: float) -> MixedSlice:
+    """One closed-loop client per plan: ``(base URL, calls)``; each client sends its calls in
+    order, round and round, on its own keep-alive connection, for ``seconds``."""
+    result = MixedSlice(clients=len(plans))
+    deadline = time.perf_counter() + seconds
+
+    async def client(url: str, calls: Sequence[Call]) -> None:
+        parts = urlsplit(url)
+        host, port = parts.hostname or "127.0.0.1", parts.port or 80
+        encoded = [(call, *call.encoded(f"{host}:{port}")) for call in calls]
+        connection = _Connection(host, port)
+        turn = 0
+        try:
+            while time.perf_counter() < deadline:
+                call, head, body = encoded[turn % len(encoded)]
+                turn += 1
+                started = time.perf_counter()
+                try:
+                    status, payload = await connection.request(head, body)
+                except (OSError, ConnectionError, asyncio.IncompleteReadError) as exc:
+                    status, payload = 0, str(exc).encode()
+                    await connection.close()
+                if status in call.expect:
+                    elapsed = time.perf_counter() - started
+                    result.latencies.setdefault(call.op, []).append(elapsed)
+                else:
+                    result.errors += 1
+                    result.first_error = result.first_error or (
+                        f"{call.op}: {status} {payload[:200]!r}"
+                    )
+        finally:
+            await connection.close()
+
+    started = time.perf_counter()
+    await asyncio.gather(*(client(url, calls) for url, calls in plans))
+    result.seconds = time.perf_counter() - started
+    return result
+
+
 def percentile(values: Sequence[float], q: float) -> float:
     """The ``q`` quantile (nearest rank), in milliseconds."""
     if not values:
