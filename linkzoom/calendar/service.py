@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 from typing import overload
 
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from linkzoom.calendar import passcodes, rolling, store
 from linkzoom.calendar.calls import ZoomCalls
@@ -108,11 +109,10 @@ class CalendarService:
     async def put(self, *, user_id: int, event_key: str, event: CalendarEvent) -> Answer:
         """Record the event's meeting; create it now if the event never had one."""
         desired = desired_from_event(event, now=self._clock())
-        await self._require_zoom(user_id)
         # A new binding is leased to this request as it is written: a worker must not take it
         # between the insert and our create, or the add-in would wait for a link it gets late.
         owner = "request:" + secrets.token_hex(8)
-        binding, fresh = await self._record(user_id, event_key, desired, owner)
+        binding, fresh = await self._record(user_id, event_key, desired, owner, require_zoom=True)
         if not fresh and not (binding.confirmed is None and binding.lost_at is None):
             return Answer(binding=binding, created=False)
         return await self._create_now(binding, fresh, owner)
@@ -185,9 +185,8 @@ class CalendarService:
                     return True
         raise ServiceUnavailable("The event changed too often at once; try again.")
 
-    async def _require_zoom(self, user_id: int) -> None:
-        async with transaction(self._sessions) as session:
-            status = await zoom_service.status(session, user_id=user_id, now=self._clock())
+    async def _require_zoom(self, session: AsyncSession, user_id: int) -> None:
+        status = await zoom_service.status(session, user_id=user_id, now=self._clock())
         if status.reauthorization_required:
             raise ReauthorizationRequired(
                 "Your yearly Zoom authorization has lapsed; authorize Zoom again.", user_id=user_id
@@ -197,12 +196,24 @@ class CalendarService:
 
     @overload
     async def _record(
-        self, user_id: int, event_key: str, desired: Desired, owner: str, settled: bool = False
+        self,
+        user_id: int,
+        event_key: str,
+        desired: Desired,
+        owner: str,
+        settled: bool = False,
+        require_zoom: bool = False,
     ) -> tuple[store.Binding, bool]: ...
 
     @overload
     async def _record(
-        self, user_id: int, event_key: str, desired: Desired, owner: None, settled: bool = False
+        self,
+        user_id: int,
+        event_key: str,
+        desired: Desired,
+        owner: None,
+        settled: bool = False,
+        require_zoom: bool = False,
     ) -> tuple[store.Binding, bool] | None: ...
 
     async def _record(
@@ -212,14 +223,18 @@ class CalendarService:
         desired: Desired,
         owner: str | None,
         settled: bool = False,
+        require_zoom: bool = False,
     ) -> tuple[store.Binding, bool] | None:
         """Store the desired meeting; ``True`` if the binding is new (and leased to ``owner``).
         With no ``owner`` only an existing binding that still wants a meeting is updated
-        (``None`` otherwise)."""
+        (``None`` otherwise). ``require_zoom``: refuse, writing nothing, unless the user's Zoom
+        grant is usable (read in the same transaction: one round of BEGIN/COMMIT fewer)."""
         for _ in range(_CAS_TRIES):
             now = self._clock()
             try:
                 async with transaction(self._sessions) as session:
+                    if require_zoom:
+                        await self._require_zoom(session, user_id)
                     binding = await store.find(session, user_id=user_id, event_key=event_key)
                     if owner is None and (binding is None or binding.desired.deleted):
                         return None
@@ -237,6 +252,7 @@ class CalendarService:
                             lease_owner=owner,
                             lease_until=now + self._mirror.request_lease,
                         )
+                        stored = await store.load(session, binding_id=binding_id)
                         fresh = True
                     else:
                         wanted = rolling.keep_place(desired, binding.desired, now)
@@ -245,7 +261,7 @@ class CalendarService:
                         settle_from: datetime | None = None
                         if actions:
                             due_at, settle_from = _debounce(binding, now, settled=settled)
-                        if not await store.record_desired(
+                        stored = await store.record_desired(
                             session,
                             binding=binding,
                             desired=wanted,
@@ -254,10 +270,10 @@ class CalendarService:
                             settle_from=settle_from,
                             link_seen=True,
                             now=now,
-                        ):
+                        )
+                        if stored is None:
                             continue
-                        binding_id, fresh = binding.id, False
-                    stored = await store.load(session, binding_id=binding_id)
+                        fresh = False
             except IntegrityError:
                 continue  # another request created the binding just now: update it instead
             assert stored is not None
