@@ -10,6 +10,7 @@ machine's speed drifts; the sandbox is also measured alone, to show it is not th
     .venv/bin/python bench/compose.py [--db sqlite|postgresql|both] [--rounds 8] [--slice 2]
         [--clients 32] [--pg postgresql://postgres@127.0.0.1:5432/postgres]
         [--profile DIR]   # py-spy: collapsed stacks of linkzoom under 32 clients, per database
+        [--soak 100000]   # instead: RSS of linkzoom while it serves that many composes
 """
 
 from __future__ import annotations
@@ -398,6 +399,40 @@ def profile(s: Stack, target: Target, args: argparse.Namespace) -> None:
         print(f"profile of linkzoom on {s.database}: {out}")
 
 
+def rss_mib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError(f"no VmRSS for process {pid}")
+
+
+SOAK_WARM_UP = 10_000  # composes before the baseline: pools, caches and the allocator settle
+
+
+def soak(s: Stack, args: argparse.Namespace) -> bool:
+    """Serve ``--soak`` composes with ``--clients`` clients, printing linkzoom's RSS every
+    tenth of the way; ``True`` if it grew less than 10 % after the warm-up."""
+    target = targets(s)["linkzoom"]
+    step = max(args.soak // 10, 1)
+    done, errors, baseline, last = 0, 0, None, 0.0
+    next_sample = min(SOAK_WARM_UP, step)
+    print(f"{s.database}: RSS of linkzoom over {args.soak:,} composes")
+    while done < args.soak:
+        taken = asyncio.run(run_slice(target, clients=args.clients, seconds=5))
+        done += len(taken.latencies)
+        errors += taken.errors
+        if done >= next_sample or done >= args.soak:
+            last = rss_mib(s.pids["linkzoom"])
+            if baseline is None and done >= SOAK_WARM_UP:
+                baseline = last
+            note = "" if baseline is None else f"  ({last / baseline - 1:+.1%} since warm-up)"
+            print(f"  {done:>8,} composes: {last:6.1f} MiB{note}", flush=True)
+            next_sample = done + step
+    growth = float("nan") if baseline is None else last / baseline - 1
+    print(f"{s.database}: {errors} errors; growth after warm-up {growth:+.1%} (target < 10 %)")
+    return growth < 0.10 and errors == 0
+
+
 def report(figures: list[Figures], args: argparse.Namespace) -> None:
     print(
         f"\ncompose: {args.clients} clients for throughput, 1 client for latency; "
@@ -454,8 +489,15 @@ def main() -> int:
     parser.add_argument("--clients", type=int, default=32)
     parser.add_argument("--log-level", default="WARNING")
     parser.add_argument("--profile", default=None, help="directory for py-spy profiles")
+    parser.add_argument("--soak", type=int, default=0, help="composes for the RSS soak")
     args = parser.parse_args()
     kinds = ["sqlite", "postgresql"] if args.db == "both" else [args.db]
+    if args.soak:
+        held = []
+        for kind in kinds:
+            with stack(kind, args) as s:
+                held.append(soak(s, args))
+        return 0 if all(held) else 1
     figures = []
     for kind in kinds:
         with stack(kind, args) as s:
