@@ -56,8 +56,8 @@ def create_app(settings: Settings, *, clock: Clock = utcnow, with_worker: bool =
     ]
     sandbox = None
     if zoom_app.sandboxed:
-        from linkzoom.zoom.sandbox.app import create_sandbox_app
-        from linkzoom.zoom.sandbox.config import SandboxConfig
+        from linkzoom.sandbox.app import create_sandbox_app
+        from linkzoom.sandbox.config import SandboxConfig
 
         sandbox = create_sandbox_app(
             SandboxConfig(

@@ -533,8 +533,8 @@ def _mailboxes_status(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _sandbox(args: argparse.Namespace, settings: Settings) -> int:
-    from linkzoom.zoom.sandbox.config import config_from_env
-    from linkzoom.zoom.sandbox.server import serve
+    from linkzoom.sandbox.config import config_from_env
+    from linkzoom.sandbox.server import serve
 
     serve(config_from_env(os.environ), host=args.host, port=args.port)
     return 0

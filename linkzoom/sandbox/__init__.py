@@ -2,7 +2,7 @@
 
 It speaks Zoom's public wire contract (see ``shared/research/zoom-api.md``) so that linkzoom's
 Zoom client needs no special case for it. ``linkzoom run`` mounts it under ``/zoom-sandbox`` when
-no Zoom app is configured; ``linkzoom sandbox`` and ``python -m linkzoom.zoom.sandbox`` run it
+no Zoom app is configured; ``linkzoom sandbox`` and ``python -m linkzoom.sandbox`` run it
 alone; tests drive it in-process or over loopback and steer it through ``/_sandbox/``.
 """
 
