@@ -13,7 +13,7 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.routing import BaseRoute, Mount, Route
-from starlette.types import Scope
+from starlette.types import ASGIApp, Receive, Scope, Send
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from linkzoom import health, worker
@@ -30,7 +30,7 @@ from linkzoom.http.errors import handle_http_exception, handle_problem, handle_u
 from linkzoom.http.middleware import RequestContextMiddleware
 from linkzoom.identity import routes as identity_routes
 from linkzoom.metrics import Metrics
-from linkzoom.problems import Problem
+from linkzoom.problems import NotFound, Problem
 from linkzoom.runtime import Runtime, open_runtime
 from linkzoom.zoom import app_credentials
 from linkzoom.zoom import routes as zoom_routes
@@ -69,7 +69,7 @@ def create_app(settings: Settings, *, clock: Clock = utcnow, with_worker: bool =
                 state_file=settings.var_dir / "sandbox-state.json",
             )
         )
-        routes.append(Mount(SANDBOX_PREFIX, app=sandbox))
+        routes.append(Mount(SANDBOX_PREFIX, app=_while_sandboxed(sandbox)))
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[Mapping[str, Any]]:
@@ -122,6 +122,21 @@ def _proxy_headers(settings: Settings) -> list[Middleware]:
     if not settings.trusted_proxies:
         return []
     return [Middleware(ProxyHeadersMiddleware, trusted_hosts=list(settings.trusted_proxies))]
+
+
+def _while_sandboxed(sandbox: ASGIApp) -> ASGIApp:
+    """The sandbox answers only while it is the Zoom app in effect. Once an administrator
+    configures a real Zoom app at run time, the whole mount (its unauthenticated control API
+    included) is a 404 like any unknown path, without a restart; it answers again if the app is
+    cleared. Before the lifespan has built the runtime, nothing is served either."""
+
+    async def gate(scope: Scope, receive: Receive, send: Send) -> None:
+        runtime: Runtime | None = getattr(scope["app"].state, "runtime", None)
+        if runtime is None or not runtime.zoom_app.sandboxed:
+            raise NotFound("No such resource.")
+        await sandbox(scope, receive, send)
+
+    return gate
 
 
 def _deauthorized_handler(runtime: Runtime) -> Handler:

@@ -10,7 +10,8 @@ Three sources, strongest first:
    directory (mode 0600) so grants survive a restart.
 
 :func:`resolve` picks between 2 and 3 once, at start-up (it decides whether the sandbox is
-mounted). :class:`ZoomApps` lays 1 over that at run time: it reloads the stored values at start,
+mounted; the mount answers only while the app in effect is the sandbox, see ``linkzoom.app``).
+:class:`ZoomApps` lays 1 over that at run time: it reloads the stored values at start,
 at once after an administrator saves them, and every :data:`RELOAD_SECONDS` in every process, so
 the worker and other processes follow without a restart. :func:`effective` is the pure rule.
 """
