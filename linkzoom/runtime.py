@@ -16,20 +16,20 @@ from starlette.templating import Jinja2Templates
 
 from linkzoom.clock import Clock, utcnow
 from linkzoom.config import Settings
+from linkzoom.grant.consent import Authorizations
+from linkzoom.grant.refresh import TokenRefresher, lease_for
+from linkzoom.grant.service import ZoomAccounts
 from linkzoom.identity.ldap import LdapDirectory
 from linkzoom.identity.login import Authenticator
 from linkzoom.metrics import Metrics
 from linkzoom.store.db import SessionFactory, create_engine, session_factory
 from linkzoom.vault.keyring import KeySource
-from linkzoom.vault.refresh import TokenRefresher, lease_for
 from linkzoom.vault.seal import Sealer
 from linkzoom.zoom.app_credentials import ZoomApp, ZoomApps
-from linkzoom.zoom.authorization import Authorizations
 from linkzoom.zoom.client import ZoomClient
 from linkzoom.zoom.meetings import ZoomMeetings
 from linkzoom.zoom.oauth import ZoomOAuth
 from linkzoom.zoom.retry import RetryPolicy
-from linkzoom.zoom.service import ZoomAccounts
 from linkzoom.zoom.webhooks import WebhookIntake
 
 

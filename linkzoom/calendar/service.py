@@ -27,6 +27,7 @@ from linkzoom.calendar.models import DELETING, PENDING, SYNCED, Desired
 from linkzoom.calendar.pacing import AccountPacer
 from linkzoom.calendar.plan import plan
 from linkzoom.calendar.runner import Runner
+from linkzoom.grant import service as grant_service
 from linkzoom.problems import (
     NotFound,
     Problem,
@@ -39,7 +40,6 @@ from linkzoom.problems import (
 )
 from linkzoom.runtime import Runtime
 from linkzoom.store.db import transaction
-from linkzoom.zoom import service as zoom_service
 
 log = logging.getLogger(__name__)
 
@@ -187,7 +187,7 @@ class CalendarService:
 
     async def _require_zoom(self, user_id: int) -> None:
         async with transaction(self._sessions) as session:
-            status = await zoom_service.status(session, user_id=user_id, now=self._clock())
+            status = await grant_service.status(session, user_id=user_id, now=self._clock())
         if status.reauthorization_required:
             raise ReauthorizationRequired(
                 "Your yearly Zoom authorization has lapsed; authorize Zoom again.", user_id=user_id

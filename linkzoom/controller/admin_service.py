@@ -12,12 +12,12 @@ from linkzoom import audit
 from linkzoom.controller import plan, sessions
 from linkzoom.controller.forms import AuditFilter, UserQuery
 from linkzoom.controller.models import AuditRow, AuditView, UserRow, UsersView, Viewer
+from linkzoom.grant import service as grant_service
 from linkzoom.identity import device_sessions
 from linkzoom.problems import Forbidden, NotFound
 from linkzoom.runtime import Runtime
 from linkzoom.store.db import transaction
 from linkzoom.store.models import AuditEvent, User, ZoomGrant
-from linkzoom.zoom import service as zoom_service
 
 USERS_PER_PAGE = 25
 AUDIT_PER_PAGE = 50
@@ -40,7 +40,7 @@ def _user_row(user: User, grant: ZoomGrant | None, runtime: Runtime) -> UserRow:
         is_admin=user.is_admin,
         disabled=user.disabled_at is not None,
         last_login_at=user.last_login_at,
-        zoom=zoom_service.status_of(grant, runtime.clock()),
+        zoom=grant_service.status_of(grant, runtime.clock()),
     )
 
 

@@ -8,9 +8,9 @@ from typing import Any
 
 from linkzoom.controller.forms import AuditFilter
 from linkzoom.controller.plan import PageWindow, ReauthorizationNotice
+from linkzoom.grant.service import ZoomStatus
 from linkzoom.zoom.app_credentials import Sources
 from linkzoom.zoom.meeting_defaults import MeetingDefaults
-from linkzoom.zoom.service import ZoomStatus
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -13,6 +13,8 @@ from sqlalchemy import func, select
 from linkzoom import audit, features
 from linkzoom.controller.forms import CredentialChange
 from linkzoom.controller.models import Check, Viewer, ZoomSettingsView
+from linkzoom.grant import reauthorization, revocations
+from linkzoom.grant.consent import CALLBACK_PATH
 from linkzoom.problems import (
     Problem,
     ZoomAccessTokenRejected,
@@ -22,8 +24,7 @@ from linkzoom.problems import (
 from linkzoom.runtime import Runtime
 from linkzoom.store.db import transaction
 from linkzoom.store.models import WebhookDelivery
-from linkzoom.zoom import app_credentials, meeting_defaults, reauthorization, revocations
-from linkzoom.zoom.authorization import CALLBACK_PATH
+from linkzoom.zoom import app_credentials, meeting_defaults
 from linkzoom.zoom.meeting_defaults import MeetingDefaults
 
 WEBHOOK_PATH = "/webhooks/zoom"

@@ -9,11 +9,11 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from linkzoom import features
+from linkzoom.grant import service as zoom_service
 from linkzoom.http.auth import api_caller, client_address
 from linkzoom.http.body import optional_string, read_json, required_string
 from linkzoom.identity import device_sessions
 from linkzoom.store.db import transaction
-from linkzoom.zoom import service as zoom_service
 
 
 def _iso(value: datetime | None) -> str | None:

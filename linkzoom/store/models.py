@@ -115,7 +115,7 @@ class ZoomGrant(Base):
 
     The tokens themselves live in the ``Zoom``/``oauth`` :class:`Preference`; deleting that row
     deletes this one (``ON DELETE CASCADE``). ``lease_owner``/``lease_until`` are the cross-process
-    refresh lock (see :mod:`linkzoom.vault.refresh`).
+    refresh lock (see :mod:`linkzoom.grant.refresh`).
     """
 
     __tablename__ = "zoom_grants"

@@ -34,6 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from linkzoom.clock import Clock
 from linkzoom.config import Settings
+from linkzoom.grant.consent import CALLBACK_PATH
 from linkzoom.metrics import Metrics
 from linkzoom.problems import Problem
 from linkzoom.store.controller_tables import SealedSetting
@@ -42,7 +43,6 @@ from linkzoom.store.models import AppSetting
 from linkzoom.vault import sealed_settings
 from linkzoom.vault.seal import Sealer
 from linkzoom.vault.sealed_settings import setting_context
-from linkzoom.zoom.authorization import CALLBACK_PATH
 from linkzoom.zoom.oauth import ZoomOAuth
 
 log = logging.getLogger(__name__)
