@@ -8,7 +8,6 @@ import logging
 from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
@@ -25,6 +24,7 @@ from linkzoom.clock import Clock, utcnow
 from linkzoom.compose import routes as compose_routes
 from linkzoom.config import Settings
 from linkzoom.controller import routes as controller_routes
+from linkzoom.grant import service as grant_service
 from linkzoom.http import index as index_routes
 from linkzoom.http.errors import handle_http_exception, handle_problem, handle_unexpected
 from linkzoom.http.middleware import RequestContextMiddleware
@@ -35,7 +35,6 @@ from linkzoom.runtime import Runtime, open_runtime
 from linkzoom.zoom import app_credentials
 from linkzoom.zoom import routes as zoom_routes
 from linkzoom.zoom.app_credentials import SANDBOX_PREFIX
-from linkzoom.zoom.webhooks import Handler
 
 log = logging.getLogger(__name__)
 
@@ -85,7 +84,9 @@ def create_app(settings: Settings, *, clock: Clock = utcnow, with_worker: bool =
             runtime = await stack.enter_async_context(
                 open_runtime(settings, zoom_app, metrics=metrics, clock=clock)
             )
-            runtime.webhooks.on("app_deauthorized", _deauthorized_handler(runtime))
+            runtime.webhooks.on(
+                "app_deauthorized", grant_service.deauthorization_handler(runtime.zoom_accounts)
+            )
             calendar_webhooks.register(runtime)  # meeting.deleted / meeting.updated
             app.state.runtime = runtime
             stop = asyncio.Event()
@@ -137,22 +138,6 @@ def _while_sandboxed(sandbox: ASGIApp) -> ASGIApp:
         await sandbox(scope, receive, send)
 
     return gate
-
-
-def _deauthorized_handler(runtime: Runtime) -> Handler:
-    """``app_deauthorized``: the user removed our app in Zoom; their grant is erased."""
-
-    async def handle(session: AsyncSession, payload: Mapping[str, Any]) -> None:
-        user_id = payload.get("user_id")
-        if isinstance(user_id, str) and user_id:
-            account_id = payload.get("account_id")
-            await runtime.zoom_accounts.deauthorized(
-                session,
-                zoom_user_id=user_id,
-                zoom_account_id=account_id if isinstance(account_id, str) else None,
-            )
-
-    return handle
 
 
 def _route_labeller(routes: list[BaseRoute]) -> Callable[[Scope], str]:

@@ -17,7 +17,8 @@ from linkzoom.identity import device_sessions
 from linkzoom.problems import Forbidden, NotFound
 from linkzoom.runtime import Runtime
 from linkzoom.store.db import transaction
-from linkzoom.store.models import AuditEvent, User, ZoomGrant
+from linkzoom.store.grant_tables import ZoomGrant
+from linkzoom.store.models import AuditEvent, User
 
 USERS_PER_PAGE = 25
 AUDIT_PER_PAGE = 50

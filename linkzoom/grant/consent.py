@@ -43,7 +43,8 @@ from linkzoom.grant import reauthorization, revocations
 from linkzoom.grant import store as grant_store
 from linkzoom.problems import AuthorizationFailed, Problem
 from linkzoom.store.db import SessionFactory, transaction
-from linkzoom.store.models import User, ZoomAuthorization
+from linkzoom.store.grant_tables import ZoomAuthorization
+from linkzoom.store.models import User
 from linkzoom.vault.rotation import pending_grant_context, verifier_context
 from linkzoom.vault.seal import Sealer
 from linkzoom.zoom.auth import ZoomBearerAuth

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from linkzoom.grant.store import GrantState
 from linkzoom.problems import SealedDataUnreadable
-from linkzoom.store.controller_tables import ZoomPendingRevoke
+from linkzoom.store.grant_tables import ZoomPendingRevoke
 from linkzoom.vault.seal import Sealer, preference_context
 
 CLAIM = timedelta(minutes=2)  # longer than any one revoke call with its retries

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -16,9 +17,10 @@ from linkzoom.grant import revocations
 from linkzoom.grant import store as grant_store
 from linkzoom.problems import Problem, ZoomGrantInvalid
 from linkzoom.store.db import SessionFactory, transaction
-from linkzoom.store.models import ZoomGrant
+from linkzoom.store.grant_tables import ZoomGrant
 from linkzoom.vault.seal import Sealer
 from linkzoom.zoom.oauth import ZoomOAuth
+from linkzoom.zoom.webhooks import Handler
 
 log = logging.getLogger(__name__)
 
@@ -178,3 +180,19 @@ class ZoomAccounts:
                 detail={"zoom_user_id": zoom_user_id, "zoom_account_id": zoom_account_id},
             )
         return len(user_ids)
+
+
+def deauthorization_handler(accounts: ZoomAccounts) -> Handler:
+    """``app_deauthorized``: the user removed our app in Zoom; their grant is erased."""
+
+    async def handle(session: AsyncSession, payload: Mapping[str, Any]) -> None:
+        user_id = payload.get("user_id")
+        if isinstance(user_id, str) and user_id:
+            account_id = payload.get("account_id")
+            await accounts.deauthorized(
+                session,
+                zoom_user_id=user_id,
+                zoom_account_id=account_id if isinstance(account_id, str) else None,
+            )
+
+    return handle

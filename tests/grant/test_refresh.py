@@ -16,7 +16,8 @@ from linkzoom.metrics import Metrics
 from linkzoom.problems import ReauthorizationRequired, ZoomGrantInvalid, ZoomNotLinked
 from linkzoom.runtime import Runtime
 from linkzoom.store.db import transaction
-from linkzoom.store.models import Preference, ZoomGrant
+from linkzoom.store.grant_tables import ZoomGrant
+from linkzoom.store.models import Preference
 from linkzoom.zoom.models import TokenSet, ZoomUser
 from linkzoom.zoom.retry import RetryPolicy
 from tests.support.clock import FakeClock

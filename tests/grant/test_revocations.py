@@ -13,9 +13,9 @@ from linkzoom.grant import store as grant_store
 from linkzoom.grant.service import ZoomAccounts
 from linkzoom.problems import ZoomError, ZoomGrantInvalid, ZoomUnavailable
 from linkzoom.runtime import Runtime
-from linkzoom.store.controller_tables import ZoomPendingRevoke
 from linkzoom.store.db import transaction
-from linkzoom.store.models import AuditEvent, Preference, ZoomAuthorization
+from linkzoom.store.grant_tables import ZoomAuthorization, ZoomPendingRevoke
+from linkzoom.store.models import AuditEvent, Preference
 from linkzoom.zoom.models import TokenSet, ZoomUser
 from tests.support.clock import FakeClock
 from tests.vault.test_preferences import make_users
