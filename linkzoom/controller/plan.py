@@ -1,4 +1,4 @@
-"""The controller's pure decisions: session timeouts, notices, paging, safe redirects.
+"""The controller's pure decisions: notices, paging, safe redirects.
 
 No I/O and no clock of its own (``now`` is an argument), so each rule is tested directly with
 tables and hypothesis. Form parsing lives in :mod:`linkzoom.controller.forms`.
@@ -10,7 +10,6 @@ import math
 import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Literal
 
 HOME = "/controller"
 LOGIN = "/controller/login"
@@ -18,44 +17,6 @@ ACCOUNT = "/controller/account"
 CONSOLE = "/controller/admin/zoom"
 # The 30 days before the yearly re-consent: long enough to notice, short enough not to nag.
 REAUTHORIZATION_WARNING = timedelta(days=30)
-# last_seen_at is written at most this often; idle timeouts are measured against it.
-TOUCH_RESOLUTION = timedelta(minutes=1)
-
-Verdict = Literal["active", "idle", "expired", "revoked"]
-
-
-@dataclass(frozen=True, kw_only=True)
-class SessionPolicy:
-    """Idle and absolute lifetimes of a controller (browser) session."""
-
-    idle: timedelta = timedelta(minutes=30)
-    absolute: timedelta = timedelta(hours=12)
-
-    def __post_init__(self) -> None:
-        if not timedelta(0) < self.idle <= self.absolute:
-            raise ValueError("SessionPolicy needs 0 < idle <= absolute")
-
-
-def session_verdict(
-    *,
-    last_seen_at: datetime,
-    expires_at: datetime,
-    revoked_at: datetime | None,
-    now: datetime,
-    policy: SessionPolicy,
-) -> Verdict:
-    """Whether a session may still be used at ``now``."""
-    if revoked_at is not None:
-        return "revoked"
-    if now >= expires_at:
-        return "expired"
-    if now - last_seen_at >= policy.idle:
-        return "idle"
-    return "active"
-
-
-def needs_touch(last_seen_at: datetime, now: datetime) -> bool:
-    return now - last_seen_at >= TOUCH_RESOLUTION
 
 
 def landing(is_admin: bool) -> str:
