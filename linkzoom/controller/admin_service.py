@@ -9,7 +9,7 @@ from sqlalchemy import ColumnElement, func, or_, select, tuple_
 from sqlalchemy.orm import aliased
 
 from linkzoom import audit
-from linkzoom.controller import plan, sessions
+from linkzoom.controller import paging, sessions
 from linkzoom.controller.forms import AuditFilter, UserQuery
 from linkzoom.controller.models import AuditRow, AuditView, UserRow, UsersView, Viewer
 from linkzoom.grant import service as grant_service
@@ -58,7 +58,7 @@ async def users(runtime: Runtime, query: UserQuery) -> UsersView:
         )
     async with transaction(runtime.sessions) as session:
         total = await session.scalar(select(func.count()).select_from(User).where(*conditions))
-        window = plan.page_window(int(total or 0), query.page, USERS_PER_PAGE)
+        window = paging.page_window(int(total or 0), query.page, USERS_PER_PAGE)
         found = await session.execute(
             select(User, ZoomGrant)
             .outerjoin(ZoomGrant, ZoomGrant.user_id == User.id)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from linkzoom import audit, features
-from linkzoom.controller import plan, sessions
+from linkzoom.controller import notices, sessions
 from linkzoom.controller.models import AccountView, DeviceRow, PreferenceRow, Viewer
 from linkzoom.grant import service as grant_service
 from linkzoom.grant import store as grant_store
@@ -60,7 +60,7 @@ async def account(runtime: Runtime, viewer: Viewer) -> AccountView:
     return AccountView(
         zoom_enabled=enabled,
         zoom=zoom,
-        notice=plan.reauthorization_notice(zoom.reauthorize_by, now),
+        notice=notices.reauthorization_notice(zoom.reauthorize_by, now),
         preferences=[_preference_row(row) for row in stored],
         devices=[
             DeviceRow(

@@ -20,7 +20,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.templating import Jinja2Templates
 
-from linkzoom.controller import csrf, plan, sessions
+from linkzoom.controller import csrf, navigation, sessions
 from linkzoom.controller.forms import read_form
 from linkzoom.controller.models import Viewer
 from linkzoom.problems import Forbidden, Problem
@@ -204,11 +204,13 @@ async def load_viewer(request: Request) -> Viewer | None:
 def _to_login(request: Request) -> Response:
     had_cookie = sessions.cookie_name(secure_cookies(request)) in request.cookies
     query: dict[str, str] = {}
-    if request.method in ("GET", "HEAD") and (target := plan.safe_next(_path_and_query(request))):
+    if request.method in ("GET", "HEAD") and (
+        target := navigation.safe_next(_path_and_query(request))
+    ):
         query["next"] = target
     if had_cookie:
         query["notice"] = "session-ended"
-    target = plan.LOGIN + (f"?{urlencode(query)}" if query else "")
+    target = navigation.LOGIN + (f"?{urlencode(query)}" if query else "")
     response = RedirectResponse(target, status_code=303, headers=security_headers(request))
     if had_cookie:
         clear_cookie(request, response, sessions.cookie_name(secure_cookies(request)))
