@@ -25,7 +25,7 @@ from linkzoom.calendar.calls import ZoomCalls
 from linkzoom.calendar.event import CalendarEvent, desired_from_event
 from linkzoom.calendar.models import DELETING, PENDING, SYNCED, Desired
 from linkzoom.calendar.pacing import AccountPacer
-from linkzoom.calendar.plan import plan
+from linkzoom.calendar.reconcile import plan
 from linkzoom.calendar.runner import Runner
 from linkzoom.grant import service as grant_service
 from linkzoom.problems import (
