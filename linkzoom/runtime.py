@@ -6,9 +6,10 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -32,6 +33,9 @@ from linkzoom.zoom.oauth import ZoomOAuth
 from linkzoom.zoom.retry import RetryPolicy
 from linkzoom.zoom.webhooks import WebhookIntake
 
+if TYPE_CHECKING:
+    from linkzoom.calendar.service import Mirror
+
 
 @dataclass(kw_only=True)
 class Runtime:
@@ -52,6 +56,9 @@ class Runtime:
     authenticator: Authenticator
     webhooks: WebhookIntake
     templates: Jinja2Templates
+    # The calendar mirror (pacer, Zoom calls, runner) of this process, made on first use by
+    # linkzoom.calendar.service.mirror_of: it needs the runtime to be built first.
+    calendar_mirror: Mirror | None = field(default=None, repr=False)
 
     @property
     def zoom_app(self) -> ZoomApp:

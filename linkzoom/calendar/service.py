@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
-import weakref
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import overload
@@ -86,17 +85,11 @@ class Mirror:
         self.service = CalendarService(self)
 
 
-_MIRRORS: dict[int, Mirror] = {}
-
-
 def mirror_of(runtime: Runtime) -> Mirror:
-    """This process's mirror for ``runtime``, made on first use and dropped with the runtime."""
-    key = id(runtime)
-    mirror = _MIRRORS.get(key)
-    if mirror is None:
-        mirror = _MIRRORS[key] = Mirror(runtime)
-        weakref.finalize(runtime, _MIRRORS.pop, key, None)
-    return mirror
+    """This process's mirror, kept on ``runtime`` (made on first use, dropped with it)."""
+    if runtime.calendar_mirror is None:
+        runtime.calendar_mirror = Mirror(runtime)
+    return runtime.calendar_mirror
 
 
 class CalendarService:
