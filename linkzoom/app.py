@@ -8,12 +8,11 @@ import logging
 from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.routing import BaseRoute, Mount, Route
-from starlette.types import Scope
+from starlette.types import ASGIApp, Receive, Scope, Send
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from linkzoom import health, worker
@@ -25,17 +24,17 @@ from linkzoom.clock import Clock, utcnow
 from linkzoom.compose import routes as compose_routes
 from linkzoom.config import Settings
 from linkzoom.controller import routes as controller_routes
+from linkzoom.grant import service as grant_service
 from linkzoom.http import index as index_routes
 from linkzoom.http.errors import handle_http_exception, handle_problem, handle_unexpected
 from linkzoom.http.middleware import RequestContextMiddleware
 from linkzoom.identity import routes as identity_routes
 from linkzoom.metrics import Metrics
-from linkzoom.problems import Problem
+from linkzoom.problems import NotFound, Problem
 from linkzoom.runtime import Runtime, open_runtime
 from linkzoom.zoom import app_credentials
 from linkzoom.zoom import routes as zoom_routes
 from linkzoom.zoom.app_credentials import SANDBOX_PREFIX
-from linkzoom.zoom.webhooks import Handler
 
 log = logging.getLogger(__name__)
 
@@ -56,8 +55,8 @@ def create_app(settings: Settings, *, clock: Clock = utcnow, with_worker: bool =
     ]
     sandbox = None
     if zoom_app.sandboxed:
-        from linkzoom.zoom.sandbox.app import create_sandbox_app
-        from linkzoom.zoom.sandbox.config import SandboxConfig
+        from linkzoom.sandbox.app import create_sandbox_app
+        from linkzoom.sandbox.config import SandboxConfig
 
         sandbox = create_sandbox_app(
             SandboxConfig(
@@ -69,7 +68,7 @@ def create_app(settings: Settings, *, clock: Clock = utcnow, with_worker: bool =
                 state_file=settings.var_dir / "sandbox-state.json",
             )
         )
-        routes.append(Mount(SANDBOX_PREFIX, app=sandbox))
+        routes.append(Mount(SANDBOX_PREFIX, app=_while_sandboxed(sandbox)))
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[Mapping[str, Any]]:
@@ -85,7 +84,9 @@ def create_app(settings: Settings, *, clock: Clock = utcnow, with_worker: bool =
             runtime = await stack.enter_async_context(
                 open_runtime(settings, zoom_app, metrics=metrics, clock=clock)
             )
-            runtime.webhooks.on("app_deauthorized", _deauthorized_handler(runtime))
+            runtime.webhooks.on(
+                "app_deauthorized", grant_service.deauthorization_handler(runtime.zoom_accounts)
+            )
             calendar_webhooks.register(runtime)  # meeting.deleted / meeting.updated
             app.state.runtime = runtime
             stop = asyncio.Event()
@@ -124,20 +125,19 @@ def _proxy_headers(settings: Settings) -> list[Middleware]:
     return [Middleware(ProxyHeadersMiddleware, trusted_hosts=list(settings.trusted_proxies))]
 
 
-def _deauthorized_handler(runtime: Runtime) -> Handler:
-    """``app_deauthorized``: the user removed our app in Zoom; their grant is erased."""
+def _while_sandboxed(sandbox: ASGIApp) -> ASGIApp:
+    """The sandbox answers only while it is the Zoom app in effect. Once an administrator
+    configures a real Zoom app at run time, the whole mount (its unauthenticated control API
+    included) is a 404 like any unknown path, without a restart; it answers again if the app is
+    cleared. Before the lifespan has built the runtime, nothing is served either."""
 
-    async def handle(session: AsyncSession, payload: Mapping[str, Any]) -> None:
-        user_id = payload.get("user_id")
-        if isinstance(user_id, str) and user_id:
-            account_id = payload.get("account_id")
-            await runtime.zoom_accounts.deauthorized(
-                session,
-                zoom_user_id=user_id,
-                zoom_account_id=account_id if isinstance(account_id, str) else None,
-            )
+    async def gate(scope: Scope, receive: Receive, send: Send) -> None:
+        runtime: Runtime | None = getattr(scope["app"].state, "runtime", None)
+        if runtime is None or not runtime.zoom_app.sandboxed:
+            raise NotFound("No such resource.")
+        await sandbox(scope, receive, send)
 
-    return handle
+    return gate
 
 
 def _route_labeller(routes: list[BaseRoute]) -> Callable[[Scope], str]:

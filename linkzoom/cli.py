@@ -328,10 +328,11 @@ def _keys(args: argparse.Namespace, settings: Settings) -> int:
     from linkzoom.calendar import passcodes
     from linkzoom.calendar.sources import caldav_accounts
     from linkzoom.compose import idempotency
+    from linkzoom.grant import revocations
     from linkzoom.vault.keyring import KeyRing, KeySource, generate_key
     from linkzoom.vault.rotation import reseal_all
     from linkzoom.vault.seal import Sealer
-    from linkzoom.zoom import app_credentials, revocations
+    from linkzoom.zoom import app_credentials
 
     if args.action == "generate":
         key = generate_key()
@@ -533,8 +534,8 @@ def _mailboxes_status(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _sandbox(args: argparse.Namespace, settings: Settings) -> int:
-    from linkzoom.zoom.sandbox.config import config_from_env
-    from linkzoom.zoom.sandbox.server import serve
+    from linkzoom.sandbox.config import config_from_env
+    from linkzoom.sandbox.server import serve
 
     serve(config_from_env(os.environ), host=args.host, port=args.port)
     return 0

@@ -25,6 +25,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from linkzoom.config import Settings
 from linkzoom.controller import zoom_settings
+from linkzoom.grant.consent import CALLBACK_PATH
 from linkzoom.metrics import Metrics
 from linkzoom.runtime import open_runtime
 from linkzoom.store import migrate
@@ -32,7 +33,6 @@ from linkzoom.store.db import driver_url, transaction
 from linkzoom.vault.key_check import missing_key_ids
 from linkzoom.vault.keyring import KeyRing
 from linkzoom.zoom import app_credentials
-from linkzoom.zoom.authorization import CALLBACK_PATH
 
 Status = Literal["ok", "warn", "fail"]
 REACH_TIMEOUT = 3.0  # seconds for the public URL to answer

@@ -48,6 +48,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, ClassVar
 
+from linkzoom.http.wire import iso
+
 
 @dataclass(frozen=True, kw_only=True)
 class FieldError:
@@ -222,7 +224,7 @@ class ZoomRateLimited(_RetryAfter):
         self.retry_at = retry_at
 
     def extensions(self) -> dict[str, Any]:
-        return super().extensions() | {"limit": self.kind, "retry_at": _iso(self.retry_at)}
+        return super().extensions() | {"limit": self.kind, "retry_at": iso(self.retry_at)}
 
 
 class ZoomError(Problem):
@@ -271,10 +273,6 @@ class ServiceUnavailable(Problem):
 
 class SealedDataUnreadable(Problem):
     code, status, title = "sealed-data-unreadable", 500, "Stored data could not be read"
-
-
-def _iso(moment: datetime) -> str:
-    return moment.isoformat().replace("+00:00", "Z")
 
 
 def field_errors(pairs: Mapping[str, str]) -> ValidationFailed:

@@ -6,9 +6,10 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -16,21 +17,24 @@ from starlette.templating import Jinja2Templates
 
 from linkzoom.clock import Clock, utcnow
 from linkzoom.config import Settings
+from linkzoom.grant.consent import Authorizations
+from linkzoom.grant.refresh import TokenRefresher, lease_for
+from linkzoom.grant.service import ZoomAccounts
 from linkzoom.identity.ldap import LdapDirectory
 from linkzoom.identity.login import Authenticator
 from linkzoom.metrics import Metrics
 from linkzoom.store.db import SessionFactory, create_engine, session_factory
 from linkzoom.vault.keyring import KeySource
-from linkzoom.vault.refresh import TokenRefresher, lease_for
 from linkzoom.vault.seal import Sealer
 from linkzoom.zoom.app_credentials import ZoomApp, ZoomApps
-from linkzoom.zoom.authorization import Authorizations
 from linkzoom.zoom.client import ZoomClient
 from linkzoom.zoom.meetings import ZoomMeetings
 from linkzoom.zoom.oauth import ZoomOAuth
 from linkzoom.zoom.retry import RetryPolicy
-from linkzoom.zoom.service import ZoomAccounts
 from linkzoom.zoom.webhooks import WebhookIntake
+
+if TYPE_CHECKING:
+    from linkzoom.calendar.service import Mirror
 
 
 @dataclass(kw_only=True)
@@ -52,6 +56,9 @@ class Runtime:
     authenticator: Authenticator
     webhooks: WebhookIntake
     templates: Jinja2Templates
+    # The calendar mirror (pacer, Zoom calls, runner) of this process, made on first use by
+    # linkzoom.calendar.service.mirror_of: it needs the runtime to be built first.
+    calendar_mirror: Mirror | None = field(default=None, repr=False)
 
     @property
     def zoom_app(self) -> ZoomApp:

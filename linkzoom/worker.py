@@ -25,7 +25,8 @@ from linkzoom.overview.beats import WorkerIdentity
 from linkzoom.problems import Problem
 from linkzoom.runtime import Runtime
 from linkzoom.store.db import transaction
-from linkzoom.store.models import DeviceSession, ZoomAuthorization
+from linkzoom.store.grant_tables import ZoomAuthorization
+from linkzoom.store.models import DeviceSession
 
 log = logging.getLogger(__name__)
 

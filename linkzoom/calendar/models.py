@@ -1,7 +1,7 @@
 """Values of the calendar mirror: what the calendar wants, and what Zoom last confirmed.
 
 Everything is in Zoom's terms already (meeting types, minutes, UTC instants, IANA zones), so
-:mod:`linkzoom.calendar.plan` compares like with like. All datetimes are aware and in UTC.
+:mod:`linkzoom.calendar.reconcile` compares like with like. All datetimes are aware and in UTC.
 """
 
 from __future__ import annotations

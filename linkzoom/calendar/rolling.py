@@ -13,7 +13,7 @@ and its join link stay. Zoom so always holds at least the next ``WINDOW - ROLL_A
 occurrences (all that remain, near the end of a finite series), and a series costs one update
 per ``ROLL_AFTER`` occurrences: a weekly meeting every seven months, a daily one every month,
 far inside any daily write limit. Occurrence edits in the new window are applied again after
-the regeneration, as after any series change (:mod:`linkzoom.calendar.plan`).
+the regeneration, as after any series change (:mod:`linkzoom.calendar.reconcile`).
 
 Zoom ignores a past ``start_time`` on a recurring meeting (SPEC23 PATCH), so a window must
 begin far enough ahead for the update to arrive first: an occurrence starting within ``LEAD``

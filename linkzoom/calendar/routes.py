@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from starlette.requests import Request
@@ -17,6 +16,8 @@ from linkzoom.calendar.service import CalendarService, mirror_of
 from linkzoom.calendar.store import Binding
 from linkzoom.http.auth import Caller, api_caller
 from linkzoom.http.body import read_bytes, read_json
+from linkzoom.http.wire import NO_STORE
+from linkzoom.http.wire import iso as _iso
 from linkzoom.problems import UnsupportedMediaType, ValidationFailed
 from linkzoom.zoom.invitation import InvitationDetails, build
 from linkzoom.zoom.text import has_control
@@ -26,7 +27,6 @@ MAX_EVENT_KEY = 512
 # An event with its overrides and time zones is a few kilobytes; far more is a mistake.
 MAX_CALENDAR_BYTES = 256 * 1024
 # Answers carry a passcode and a join link: no cache may keep them.
-NO_STORE = {"Cache-Control": "no-store"}
 
 
 def _service(request: Request) -> CalendarService:
@@ -83,10 +83,6 @@ async def delete_zoom(request: Request) -> Response:
     caller = await api_caller(request, zoom_feature=True)
     deleting = await _service(request).delete(user_id=caller.user.id, event_key=_event_key(request))
     return Response(status_code=202 if deleting else 204)
-
-
-def _iso(moment: datetime | None) -> str | None:
-    return None if moment is None else moment.isoformat().replace("+00:00", "Z")
 
 
 def _window_json(binding: Binding) -> dict[str, Any] | None:

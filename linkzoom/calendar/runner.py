@@ -23,7 +23,7 @@ from linkzoom.calendar import rolling, store
 from linkzoom.calendar.backoff import judge
 from linkzoom.calendar.calls import ZoomCalls
 from linkzoom.calendar.models import DELETING, PENDING, SYNCED
-from linkzoom.calendar.plan import plan
+from linkzoom.calendar.reconcile import plan
 from linkzoom.calendar.steps import LeaseLost, Next, Steps, Work
 from linkzoom.clock import Clock
 from linkzoom.problems import Problem, ZoomUnavailable

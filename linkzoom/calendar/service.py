@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
-import weakref
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import overload
@@ -26,8 +25,9 @@ from linkzoom.calendar.calls import ZoomCalls
 from linkzoom.calendar.event import CalendarEvent, desired_from_event
 from linkzoom.calendar.models import DELETING, PENDING, SYNCED, Desired
 from linkzoom.calendar.pacing import AccountPacer
-from linkzoom.calendar.plan import plan
+from linkzoom.calendar.reconcile import plan
 from linkzoom.calendar.runner import Runner
+from linkzoom.grant import service as grant_service
 from linkzoom.problems import (
     NotFound,
     Problem,
@@ -40,7 +40,6 @@ from linkzoom.problems import (
 )
 from linkzoom.runtime import Runtime
 from linkzoom.store.db import transaction
-from linkzoom.zoom import service as zoom_service
 
 log = logging.getLogger(__name__)
 
@@ -87,17 +86,11 @@ class Mirror:
         self.service = CalendarService(self)
 
 
-_MIRRORS: dict[int, Mirror] = {}
-
-
 def mirror_of(runtime: Runtime) -> Mirror:
-    """This process's mirror for ``runtime``, made on first use and dropped with the runtime."""
-    key = id(runtime)
-    mirror = _MIRRORS.get(key)
-    if mirror is None:
-        mirror = _MIRRORS[key] = Mirror(runtime)
-        weakref.finalize(runtime, _MIRRORS.pop, key, None)
-    return mirror
+    """This process's mirror, kept on ``runtime`` (made on first use, dropped with it)."""
+    if runtime.calendar_mirror is None:
+        runtime.calendar_mirror = Mirror(runtime)
+    return runtime.calendar_mirror
 
 
 class CalendarService:
@@ -186,7 +179,7 @@ class CalendarService:
         raise ServiceUnavailable("The event changed too often at once; try again.")
 
     async def _require_zoom(self, session: AsyncSession, user_id: int) -> None:
-        status = await zoom_service.status(session, user_id=user_id, now=self._clock())
+        status = await grant_service.status(session, user_id=user_id, now=self._clock())
         if status.reauthorization_required:
             raise ReauthorizationRequired(
                 "Your yearly Zoom authorization has lapsed; authorize Zoom again.", user_id=user_id

@@ -18,7 +18,7 @@ from linkzoom.calendar import passcodes, store, wire
 from linkzoom.calendar.calls import ZoomCalls
 from linkzoom.calendar.models import RECURRING, Confirmed, Desired, InDoubt
 from linkzoom.calendar.passcodes import Sealed
-from linkzoom.calendar.plan import (
+from linkzoom.calendar.reconcile import (
     Action,
     Create,
     Delete,

@@ -26,7 +26,7 @@ from linkzoom.calendar import codec
 from linkzoom.calendar.models import Confirmed, Desired, InDoubt
 from linkzoom.calendar.passcodes import Sealed
 from linkzoom.store.calendar_tables import CalendarBinding
-from linkzoom.store.models import ZoomGrant
+from linkzoom.store.grant_tables import ZoomGrant
 from linkzoom.store.types import TZDateTime
 
 _NO_SYNC = {"synchronize_session": False}

@@ -6,8 +6,8 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
+from linkzoom.compose.meeting_plan import is_time_zone
 from linkzoom.compose.models import ComposeOrder
-from linkzoom.compose.plan import is_time_zone
 from linkzoom.problems import FieldError, ValidationFailed
 
 MAX_DURATION_MINUTES = 1440

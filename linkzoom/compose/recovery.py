@@ -4,7 +4,7 @@ Theory of operation. A create is a POST and is never repeated blindly (a second 
 second meeting), and a timeout, a dropped connection or a 5xx does not tell whether Zoom made the
 meeting. So the compose service writes every create down before sending it: a ``creating`` row
 holding the exact topic and start second it sends, which together with Zoom's creation time pick
-that meeting out of the user's list (:func:`linkzoom.compose.plan.match_orphans`). Then:
+that meeting out of the user's list (:func:`linkzoom.compose.meeting_plan.match_orphans`). Then:
 
 1. **In the request** (:meth:`LostCreates.recover`), right after ``ZoomUnavailable``: list the
    user's meetings once, within one Zoom timeout. Found: fetch it and answer as if the create
@@ -43,8 +43,8 @@ from datetime import datetime, timedelta
 
 from linkzoom.clock import Clock
 from linkzoom.compose import records
+from linkzoom.compose.meeting_plan import match_orphans
 from linkzoom.compose.models import Attempt
-from linkzoom.compose.plan import match_orphans
 from linkzoom.compose.zoom_port import ZoomMeetingsPort
 from linkzoom.problems import Problem
 from linkzoom.store.db import SessionFactory, transaction

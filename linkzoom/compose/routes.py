@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from starlette.requests import Request
@@ -14,9 +13,10 @@ from linkzoom.compose.models import ComposedMeeting, SentMeeting
 from linkzoom.compose.service import ComposeService
 from linkzoom.http.auth import api_caller
 from linkzoom.http.body import read_json
+from linkzoom.http.wire import NO_STORE
+from linkzoom.http.wire import iso as _iso
 
 # Answers carry a passcode and a join link: no cache may keep them.
-NO_STORE = {"Cache-Control": "no-store"}
 
 
 def _service(request: Request) -> ComposeService:
@@ -46,10 +46,6 @@ async def delete_meeting(request: Request) -> Response:
     caller = await api_caller(request, zoom_feature=True)
     await _service(request).discard(caller.user.id, request.path_params["meeting_id"])
     return Response(status_code=204)
-
-
-def _iso(moment: datetime) -> str:
-    return moment.isoformat().replace("+00:00", "Z")
 
 
 def _composed_json(meeting: ComposedMeeting) -> dict[str, Any]:

@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 
 from linkzoom.clock import Clock
 from linkzoom.compose import idempotency, records
+from linkzoom.compose.meeting_plan import meeting_plan, new_passcode, plan_sent
 from linkzoom.compose.models import (
     Attempt,
     ComposedMeeting,
@@ -18,7 +19,6 @@ from linkzoom.compose.models import (
     MeetingPlan,
     SentMeeting,
 )
-from linkzoom.compose.plan import meeting_plan, new_passcode, plan_sent
 from linkzoom.compose.recovery import LostCreates
 from linkzoom.compose.zoom_port import ZoomMeetingsPort
 from linkzoom.problems import (

@@ -8,7 +8,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from linkzoom.controller import plan, service
+from linkzoom.controller import navigation, service
 from linkzoom.controller.models import Viewer
 from linkzoom.controller.web import action, page, redirect, render, security_headers
 from linkzoom.http.auth import client_address
@@ -48,7 +48,7 @@ async def delete_preference(request: Request, viewer: Viewer, form: dict[str, st
         request.path_params["preference_id"],
         address=client_address(request),
     )
-    return redirect(request, plan.ACCOUNT, notice=notice)
+    return redirect(request, navigation.ACCOUNT, notice=notice)
 
 
 @action()
@@ -65,7 +65,7 @@ async def sign_out_device(request: Request, viewer: Viewer, form: dict[str, str]
     notice = await service.sign_out_device(
         request.app.state.runtime, viewer, device_id, address=client_address(request)
     )
-    return redirect(request, plan.ACCOUNT, notice=notice)
+    return redirect(request, navigation.ACCOUNT, notice=notice)
 
 
 @action()
@@ -73,15 +73,17 @@ async def sign_out_everywhere(request: Request, viewer: Viewer, form: dict[str, 
     notice = await service.sign_out_everywhere(
         request.app.state.runtime, viewer, address=client_address(request)
     )
-    return redirect(request, plan.ACCOUNT, notice=notice)
+    return redirect(request, navigation.ACCOUNT, notice=notice)
 
 
-_PREFERENCE = plan.ACCOUNT + "/preferences/{preference_id:int}/delete"
+_PREFERENCE = navigation.ACCOUNT + "/preferences/{preference_id:int}/delete"
 routes = [
-    Route(plan.ACCOUNT, account, methods=["GET"]),
+    Route(navigation.ACCOUNT, account, methods=["GET"]),
     Route(_PREFERENCE, confirm_delete_preference, methods=["GET"]),
     Route(_PREFERENCE, delete_preference, methods=["POST"]),
-    Route(plan.ACCOUNT + "/zoom/connect", connect_zoom, methods=["POST"]),
-    Route(plan.ACCOUNT + "/devices/sign-out-everywhere", sign_out_everywhere, methods=["POST"]),
-    Route(plan.ACCOUNT + "/devices/{device_id}/sign-out", sign_out_device, methods=["POST"]),
+    Route(navigation.ACCOUNT + "/zoom/connect", connect_zoom, methods=["POST"]),
+    Route(
+        navigation.ACCOUNT + "/devices/sign-out-everywhere", sign_out_everywhere, methods=["POST"]
+    ),
+    Route(navigation.ACCOUNT + "/devices/{device_id}/sign-out", sign_out_device, methods=["POST"]),
 ]

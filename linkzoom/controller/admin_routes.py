@@ -11,7 +11,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from linkzoom.addin import identity as addin_identity
-from linkzoom.controller import admin_service, plan, zoom_settings
+from linkzoom.controller import admin_service, navigation, zoom_settings
 from linkzoom.controller.forms import (
     parse_audit_filter,
     parse_credentials,
@@ -33,7 +33,7 @@ USERS = ADMIN + "/users"
 
 @page(admin=True)
 async def console(request: Request, viewer: Viewer) -> Response:
-    return redirect(request, plan.CONSOLE)
+    return redirect(request, navigation.CONSOLE)
 
 
 async def _zoom_page(
@@ -70,7 +70,7 @@ async def feature(request: Request, viewer: Viewer, form: dict[str, str]) -> Res
         enabled=form.get("enabled") == "true",
         address=client_address(request),
     )
-    return redirect(request, plan.CONSOLE, notice=notice)
+    return redirect(request, navigation.CONSOLE, notice=notice)
 
 
 @action(admin=True)
@@ -88,7 +88,7 @@ async def app_credentials(request: Request, viewer: Viewer, form: dict[str, str]
     notice = await zoom_settings.save_credentials(
         runtime, viewer, change, address=client_address(request)
     )
-    return redirect(request, plan.CONSOLE, notice=notice)
+    return redirect(request, navigation.CONSOLE, notice=notice)
 
 
 @action(admin=True)
@@ -96,7 +96,7 @@ async def clear_app_credentials(request: Request, viewer: Viewer, form: dict[str
     notice = await zoom_settings.clear_credentials(
         request.app.state.runtime, viewer, address=client_address(request)
     )
-    return redirect(request, plan.CONSOLE, notice=notice)
+    return redirect(request, navigation.CONSOLE, notice=notice)
 
 
 @action(admin=True)
@@ -119,7 +119,7 @@ async def defaults(request: Request, viewer: Viewer, form: dict[str, str]) -> Re
     notice = await zoom_settings.save_defaults(
         request.app.state.runtime, viewer, parsed, address=client_address(request)
     )
-    return redirect(request, plan.CONSOLE, notice=notice)
+    return redirect(request, navigation.CONSOLE, notice=notice)
 
 
 @action(admin=True)
@@ -134,7 +134,7 @@ async def reauthorization(request: Request, viewer: Viewer, form: dict[str, str]
     notice = await zoom_settings.save_reauthorize_days(
         request.app.state.runtime, viewer, days, address=client_address(request)
     )
-    return redirect(request, plan.CONSOLE, notice=notice)
+    return redirect(request, navigation.CONSOLE, notice=notice)
 
 
 @page(admin=True)

@@ -9,15 +9,16 @@ from sqlalchemy import ColumnElement, func, or_, select, tuple_
 from sqlalchemy.orm import aliased
 
 from linkzoom import audit
-from linkzoom.controller import plan, sessions
+from linkzoom.controller import paging, sessions
 from linkzoom.controller.forms import AuditFilter, UserQuery
 from linkzoom.controller.models import AuditRow, AuditView, UserRow, UsersView, Viewer
+from linkzoom.grant import service as grant_service
 from linkzoom.identity import device_sessions
 from linkzoom.problems import Forbidden, NotFound
 from linkzoom.runtime import Runtime
 from linkzoom.store.db import transaction
-from linkzoom.store.models import AuditEvent, User, ZoomGrant
-from linkzoom.zoom import service as zoom_service
+from linkzoom.store.grant_tables import ZoomGrant
+from linkzoom.store.models import AuditEvent, User
 
 USERS_PER_PAGE = 25
 AUDIT_PER_PAGE = 50
@@ -40,7 +41,7 @@ def _user_row(user: User, grant: ZoomGrant | None, runtime: Runtime) -> UserRow:
         is_admin=user.is_admin,
         disabled=user.disabled_at is not None,
         last_login_at=user.last_login_at,
-        zoom=zoom_service.status_of(grant, runtime.clock()),
+        zoom=grant_service.status_of(grant, runtime.clock()),
     )
 
 
@@ -57,7 +58,7 @@ async def users(runtime: Runtime, query: UserQuery) -> UsersView:
         )
     async with transaction(runtime.sessions) as session:
         total = await session.scalar(select(func.count()).select_from(User).where(*conditions))
-        window = plan.page_window(int(total or 0), query.page, USERS_PER_PAGE)
+        window = paging.page_window(int(total or 0), query.page, USERS_PER_PAGE)
         found = await session.execute(
             select(User, ZoomGrant)
             .outerjoin(ZoomGrant, ZoomGrant.user_id == User.id)

@@ -8,7 +8,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from linkzoom.controller import csrf, plan, service, sessions
+from linkzoom.controller import csrf, navigation, service, sessions
 from linkzoom.controller.forms import read_form
 from linkzoom.controller.models import Viewer
 from linkzoom.controller.web import (
@@ -31,7 +31,9 @@ FAILED = "Sign-in failed. Check your username and password and try again."
 
 async def home(request: Request) -> Response:
     viewer = await load_viewer(request)
-    return redirect(request, plan.LOGIN if viewer is None else plan.landing(viewer.is_admin))
+    return redirect(
+        request, navigation.LOGIN if viewer is None else navigation.landing(viewer.is_admin)
+    )
 
 
 def _login_page(
@@ -52,7 +54,7 @@ def _login_page(
         headers=headers,
         title="Sign in",
         csrf_token=csrf.token_for(secret, csrf.LOGIN_PURPOSE),
-        next=plan.safe_next(next_path) or "",
+        next=navigation.safe_next(next_path) or "",
         username=username,
         error=error,
     )
@@ -63,7 +65,7 @@ def _login_page(
 async def login_form(request: Request) -> Response:
     viewer = await load_viewer(request)
     if viewer is not None:
-        return redirect(request, plan.landing(viewer.is_admin))
+        return redirect(request, navigation.landing(viewer.is_admin))
     secret = request.cookies.get(csrf.login_cookie_name(secure_cookies(request)))
     return _login_page(
         request,
@@ -110,7 +112,7 @@ async def login(request: Request) -> Response:
             status=429,
             headers=exc.headers(),
         )
-    target = plan.safe_next(form.get("next")) or plan.landing(user.is_admin)
+    target = navigation.safe_next(form.get("next")) or navigation.landing(user.is_admin)
     response = RedirectResponse(target, status_code=303, headers=security_headers(request))
     set_cookie(request, response, sessions.cookie_name(secure_cookies(request)), issued.token)
     clear_cookie(request, response, csrf.login_cookie_name(secure_cookies(request)))
@@ -120,14 +122,14 @@ async def login(request: Request) -> Response:
 @action()
 async def logout(request: Request, viewer: Viewer, form: dict[str, str]) -> Response:
     await service.sign_out(request.app.state.runtime, viewer)
-    response = redirect(request, plan.LOGIN, notice="signed-out")
+    response = redirect(request, navigation.LOGIN, notice="signed-out")
     clear_cookie(request, response, sessions.cookie_name(secure_cookies(request)))
     return response
 
 
 routes = [
-    Route(plan.HOME, home, methods=["GET"]),
-    Route(plan.LOGIN, login_form, methods=["GET"]),
-    Route(plan.LOGIN, login, methods=["POST"]),
+    Route(navigation.HOME, home, methods=["GET"]),
+    Route(navigation.LOGIN, login_form, methods=["GET"]),
+    Route(navigation.LOGIN, login, methods=["POST"]),
     Route("/controller/logout", logout, methods=["POST"]),
 ]

@@ -16,10 +16,10 @@ from urllib.parse import parse_qsl
 from starlette.requests import Request
 
 from linkzoom.audit import Cursor
-from linkzoom.controller.plan import parse_page
+from linkzoom.controller.paging import parse_page
+from linkzoom.grant import reauthorization
 from linkzoom.http.body import read_bytes
 from linkzoom.problems import BadRequest, FieldError, UnsupportedMediaType, ValidationFailed
-from linkzoom.zoom import reauthorization
 from linkzoom.zoom.meeting_defaults import MeetingDefaults
 
 FORM_LIMIT = 64 * 1024

@@ -7,10 +7,11 @@ from datetime import datetime
 from typing import Any
 
 from linkzoom.controller.forms import AuditFilter
-from linkzoom.controller.plan import PageWindow, ReauthorizationNotice
+from linkzoom.controller.notices import ReauthorizationNotice
+from linkzoom.controller.paging import PageWindow
+from linkzoom.grant.service import ZoomStatus
 from linkzoom.zoom.app_credentials import Sources
 from linkzoom.zoom.meeting_defaults import MeetingDefaults
-from linkzoom.zoom.service import ZoomStatus
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -9,15 +9,16 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from linkzoom import audit, features
-from linkzoom.controller import plan, sessions
+from linkzoom.controller import notices, sessions
 from linkzoom.controller.models import AccountView, DeviceRow, PreferenceRow, Viewer
+from linkzoom.grant import service as grant_service
+from linkzoom.grant import store as grant_store
 from linkzoom.identity import device_sessions
 from linkzoom.problems import InvalidCredentials, NotFound
 from linkzoom.runtime import Runtime
 from linkzoom.store.db import transaction
 from linkzoom.store.models import Preference, User
-from linkzoom.vault import preferences, zoom_grant
-from linkzoom.zoom import service as zoom_service
+from linkzoom.vault import preferences
 
 
 async def sign_in(
@@ -53,13 +54,13 @@ async def account(runtime: Runtime, viewer: Viewer) -> AccountView:
     now = runtime.clock()
     async with transaction(runtime.sessions) as session:
         enabled = await features.zoom_enabled(session)
-        zoom = await zoom_service.status(session, user_id=viewer.user_id, now=now)
+        zoom = await grant_service.status(session, user_id=viewer.user_id, now=now)
         stored = await preferences.list_for_user(session, user_id=viewer.user_id)
         devices = await device_sessions.for_user(session, user_id=viewer.user_id, now=now)
     return AccountView(
         zoom_enabled=enabled,
         zoom=zoom,
-        notice=plan.reauthorization_notice(zoom.reauthorize_by, now),
+        notice=notices.reauthorization_notice(zoom.reauthorize_by, now),
         preferences=[_preference_row(row) for row in stored],
         devices=[
             DeviceRow(
@@ -76,7 +77,7 @@ async def account(runtime: Runtime, viewer: Viewer) -> AccountView:
 
 
 def _is_zoom_grant(row: Preference) -> bool:
-    return (row.resource, row.tag) == (zoom_grant.RESOURCE, zoom_grant.TAG)
+    return (row.resource, row.tag) == (grant_store.RESOURCE, grant_store.TAG)
 
 
 def _preference_row(row: Preference) -> PreferenceRow:

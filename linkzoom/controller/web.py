@@ -14,15 +14,16 @@ from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlencode
 
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.templating import Jinja2Templates
 
-from linkzoom.controller import csrf, plan, sessions
+from linkzoom.controller import csrf, navigation, sessions
 from linkzoom.controller.forms import read_form
 from linkzoom.controller.models import Viewer
+from linkzoom.http.wire import iso, origin
 from linkzoom.problems import Forbidden, Problem
 from linkzoom.store.db import transaction
 
@@ -72,7 +73,7 @@ def _when(value: datetime | None) -> str:
 
 
 def _iso(value: datetime | None) -> str:
-    return "" if value is None else value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    return "" if value is None else iso(value.astimezone(UTC))
 
 
 @functools.cache
@@ -86,20 +87,15 @@ def templates() -> Jinja2Templates:
     return built
 
 
-def _origin(url: str) -> str:
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}"
-
-
 def public_origin(request: Request) -> str:
-    return _origin(request.app.state.settings.public_url)
+    return origin(request.app.state.settings.public_url)
 
 
 def security_headers(request: Request) -> dict[str, str]:
     runtime = request.app.state.runtime
     # The Connect button's form is redirected on to Zoom's consent page; browsers apply
     # form-action to such redirects, so Zoom's OAuth origin must be allowed too.
-    zoom_origin = _origin(runtime.zoom_app.oauth_url)
+    zoom_origin = origin(runtime.zoom_app.oauth_url)
     policy = (
         "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self' data:; "
         f"form-action 'self' {zoom_origin}; frame-ancestors 'none'; base-uri 'none'"
@@ -204,11 +200,13 @@ async def load_viewer(request: Request) -> Viewer | None:
 def _to_login(request: Request) -> Response:
     had_cookie = sessions.cookie_name(secure_cookies(request)) in request.cookies
     query: dict[str, str] = {}
-    if request.method in ("GET", "HEAD") and (target := plan.safe_next(_path_and_query(request))):
+    if request.method in ("GET", "HEAD") and (
+        target := navigation.safe_next(_path_and_query(request))
+    ):
         query["next"] = target
     if had_cookie:
         query["notice"] = "session-ended"
-    target = plan.LOGIN + (f"?{urlencode(query)}" if query else "")
+    target = navigation.LOGIN + (f"?{urlencode(query)}" if query else "")
     response = RedirectResponse(target, status_code=303, headers=security_headers(request))
     if had_cookie:
         clear_cookie(request, response, sessions.cookie_name(secure_cookies(request)))

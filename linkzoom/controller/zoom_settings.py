@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import asdict
-from urllib.parse import urlsplit
 
 import httpx
 from sqlalchemy import func, select
@@ -13,6 +12,9 @@ from sqlalchemy import func, select
 from linkzoom import audit, features
 from linkzoom.controller.forms import CredentialChange
 from linkzoom.controller.models import Check, Viewer, ZoomSettingsView
+from linkzoom.grant import reauthorization, revocations
+from linkzoom.grant.consent import CALLBACK_PATH
+from linkzoom.http import wire
 from linkzoom.problems import (
     Problem,
     ZoomAccessTokenRejected,
@@ -22,8 +24,7 @@ from linkzoom.problems import (
 from linkzoom.runtime import Runtime
 from linkzoom.store.db import transaction
 from linkzoom.store.models import WebhookDelivery
-from linkzoom.zoom import app_credentials, meeting_defaults, reauthorization, revocations
-from linkzoom.zoom.authorization import CALLBACK_PATH
+from linkzoom.zoom import app_credentials, meeting_defaults
 from linkzoom.zoom.meeting_defaults import MeetingDefaults
 
 WEBHOOK_PATH = "/webhooks/zoom"
@@ -127,11 +128,6 @@ async def save_reauthorize_days(
     return "reauthorization-saved"
 
 
-def _origin(url: str) -> str:
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}"
-
-
 async def test_connection(runtime: Runtime, admin: Viewer, *, address: str | None) -> list[Check]:
     """Three checks that need no user's grant and change nothing at Zoom.
 
@@ -161,7 +157,7 @@ async def test_connection(runtime: Runtime, admin: Viewer, *, address: str | Non
 
 async def check_client(runtime: Runtime) -> Check:
     """The client ID and secret (see :func:`test_connection`); also ``linkzoom doctor``'s."""
-    name, origin = "Client ID and secret", _origin(runtime.zoom_app.oauth_url)
+    name, origin = "Client ID and secret", wire.origin(runtime.zoom_app.oauth_url)
     try:
         await runtime.oauth.refresh(PROBE_PREFIX + secrets.token_urlsafe(16))
     except ZoomGrantInvalid:

@@ -12,7 +12,6 @@ import contextlib
 import logging
 import math
 import ssl
-import unicodedata
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -25,11 +24,11 @@ from ldap3.utils.conv import escape_filter_chars
 from ldap3.utils.dn import escape_rdn, parse_dn
 
 from linkzoom.config import LdapSettings
-from linkzoom.problems import ServiceUnavailable
+from linkzoom.identity.usernames import normalise_username
+from linkzoom.problems import ServiceUnavailable, ValidationFailed
 
 log = logging.getLogger(__name__)
 
-MAX_USERNAME_LENGTH = 256
 _UNREACHABLE = "The directory server is not reachable."
 # Refused, reset, timed out, TLS handshake failed (all LDAPCommunicationError), or a certificate
 # for another host: the directory is not there for us, which is not the user's fault.
@@ -52,18 +51,15 @@ class DirectoryUser:
     is_admin: bool
 
 
-def normalize_username(raw: str, settings: LdapSettings) -> str | None:
-    """The login name we bind with and key users by, or ``None`` if it cannot be one."""
-    name = unicodedata.normalize("NFC", raw.strip()).casefold()
-    suffix = f"@{settings.upn_suffix}".casefold() if settings.upn_suffix else None
-    if suffix and name.endswith(suffix):
-        name = name.removesuffix(suffix)
-    if not name or len(name) > MAX_USERNAME_LENGTH:
-        return None
-    if any(unicodedata.category(ch) in ("Cc", "Cf") for ch in name):
+def bindable_username(raw: str, settings: LdapSettings) -> str | None:
+    """The login name we bind with and key users by (:func:`normalise_username`, the one form
+    every login uses), or ``None`` if it cannot be one."""
+    try:
+        name = normalise_username(raw, upn_suffix=settings.upn_suffix)
+    except ValidationFailed:
         return None
     # Appending our suffix to "bob@other.example" or "CORP\bob" would name some other principal.
-    return None if suffix and ("@" in name or "\\" in name) else name
+    return None if settings.upn_suffix and ("@" in name or "\\" in name) else name
 
 
 def bind_name(settings: LdapSettings, username: str) -> str:
@@ -91,8 +87,13 @@ class LdapDirectory:
         # ldap3's default Tls() does not verify certificates; ldaps:// must mean verified TLS.
         self._tls = Tls(validate=ssl.CERT_REQUIRED)
 
+    @property
+    def upn_suffix(self) -> str | None:
+        """Active Directory's UPN suffix, which a typed login name may carry or not."""
+        return self._settings.upn_suffix
+
     async def authenticate(self, username: str, password: str) -> DirectoryUser | None:
-        name = normalize_username(username, self._settings)
+        name = bindable_username(username, self._settings)
         # An empty password makes a simple bind "unauthenticated": many servers say yes to it.
         if name is None or not password:
             return None

@@ -7,13 +7,16 @@ No transaction is held open while a password hash is checked or the directory an
 
 from __future__ import annotations
 
+from typing import Protocol
+
 from anyio import to_thread
 
 from linkzoom import audit
 from linkzoom.clock import Clock
 from linkzoom.identity import throttle, users
-from linkzoom.identity.ldap import DirectoryUser, LdapDirectory
+from linkzoom.identity.ldap import DirectoryUser
 from linkzoom.identity.passwords import verify_password
+from linkzoom.identity.usernames import normalise_username
 from linkzoom.problems import InvalidCredentials, ValidationFailed
 from linkzoom.store.db import SessionFactory, transaction
 from linkzoom.store.models import User
@@ -21,17 +24,28 @@ from linkzoom.store.models import User
 MAX_PASSWORD = 1024
 
 
+class Directory(Protocol):
+    """Where users who are not local sign in (:class:`~linkzoom.identity.ldap.LdapDirectory`)."""
+
+    @property
+    def upn_suffix(self) -> str | None: ...
+
+    async def authenticate(self, username: str, password: str) -> DirectoryUser | None: ...
+
+
 class Authenticator:
     def __init__(
-        self, sessions: SessionFactory, *, directory: LdapDirectory | None, clock: Clock
+        self, sessions: SessionFactory, *, directory: Directory | None, clock: Clock
     ) -> None:
         self._sessions = sessions
         self._directory = directory
         self._clock = clock
 
     async def login(self, username: str, password: str, *, address: str | None) -> User:
+        upn_suffix = self._directory.upn_suffix if self._directory is not None else None
         try:
-            name = users.normalise_username(username)
+            # One form for the lookup, the directory and the throttle: one person, one bucket.
+            name = normalise_username(username, upn_suffix=upn_suffix)
         except ValidationFailed:
             raise InvalidCredentials() from None
         keys = throttle.keys_for(name, address)

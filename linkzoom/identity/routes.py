@@ -2,22 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from linkzoom import features
+from linkzoom.grant import service as zoom_service
 from linkzoom.http.auth import api_caller, client_address
 from linkzoom.http.body import optional_string, read_json, required_string
+from linkzoom.http.wire import iso as _iso
 from linkzoom.identity import device_sessions
 from linkzoom.store.db import transaction
-from linkzoom.zoom import service as zoom_service
-
-
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat().replace("+00:00", "Z") if value is not None else None
 
 
 async def create_session(request: Request) -> Response:

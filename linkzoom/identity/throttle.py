@@ -53,6 +53,9 @@ def block_after(policy: ThrottlePolicy, failures: int, now: datetime) -> datetim
 
 
 def keys_for(username: str, address: str | None) -> list[tuple[str, ThrottlePolicy]]:
+    """The buckets of a sign-in; ``username`` in the one form
+    :func:`~linkzoom.identity.usernames.normalise_username` gives, so a person typing their name
+    two ways fills one bucket."""
     keys = [(f"user:{username}", USER_POLICY)]
     if address:
         keys += [(f"pair:{username}@{address}", PAIR_POLICY), (f"addr:{address}", ADDRESS_POLICY)]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import secrets
-import unicodedata
 from datetime import datetime
 
 from sqlalchemy import func, select
@@ -11,21 +10,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from linkzoom.identity.ldap import DirectoryUser
 from linkzoom.identity.passwords import hash_password
+from linkzoom.identity.usernames import normalise_username
 from linkzoom.problems import ValidationFailed
 from linkzoom.store.models import User
 
-MAX_USERNAME = 256
 MIN_PASSWORD = 10
-
-
-def normalise_username(raw: str) -> str:
-    """Case-fold and NFC-normalise, as directories compare names; refuse control characters."""
-    name = unicodedata.normalize("NFC", raw.strip()).casefold()
-    if not name or len(name) > MAX_USERNAME:
-        raise ValidationFailed.one("username", f"must be 1 to {MAX_USERNAME} characters")
-    if any(unicodedata.category(c).startswith("C") or c.isspace() for c in name):
-        raise ValidationFailed.one("username", "must not contain spaces or control characters")
-    return name
 
 
 async def by_username(session: AsyncSession, username: str) -> User | None:

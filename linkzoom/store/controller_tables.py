@@ -1,5 +1,4 @@
-"""Tables of the controller capability: browser sessions, sealed deployment settings, and the
-outbox of Zoom revocations still owed to Zoom."""
+"""Tables of the controller capability: browser sessions and sealed deployment settings."""
 
 from __future__ import annotations
 
@@ -10,7 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from linkzoom.store.models import Base
 
-__all__ = ["Base", "ControllerSession", "SealedSetting", "ZoomPendingRevoke"]
+__all__ = ["Base", "ControllerSession", "SealedSetting"]
 
 
 class ControllerSession(Base):
@@ -46,24 +45,3 @@ class SealedSetting(Base):
     ciphertext: Mapped[bytes] = mapped_column(LargeBinary)
     version: Mapped[int] = mapped_column(default=1)
     updated_at: Mapped[datetime]
-
-
-class ZoomPendingRevoke(Base):
-    """A Zoom grant whose local tokens are gone but whose revocation Zoom has not confirmed.
-
-    Written in the same transaction that erases the tokens (an outbox), so a crash or an
-    unreachable Zoom never leaves a live grant at Zoom that we have forgotten. The tokens are
-    sealed with the row's random ``id`` as associated data.
-    """
-
-    __tablename__ = "zoom_pending_revokes"
-
-    id: Mapped[str] = mapped_column(String(32), primary_key=True)
-    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
-    key_id: Mapped[str] = mapped_column(String(64))
-    ciphertext: Mapped[bytes] = mapped_column(LargeBinary)
-    access_expires_at: Mapped[datetime]
-    created_at: Mapped[datetime]
-    attempts: Mapped[int] = mapped_column(default=0)
-    next_attempt_at: Mapped[datetime] = mapped_column(index=True)
-    last_error: Mapped[str | None] = mapped_column(String(200))

@@ -15,7 +15,8 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from linkzoom.store.db import SessionFactory, transaction
-from linkzoom.store.models import Preference, ZoomAuthorization
+from linkzoom.store.grant_tables import ZoomAuthorization
+from linkzoom.store.models import Preference
 from linkzoom.vault.seal import Sealer, preference_context
 
 

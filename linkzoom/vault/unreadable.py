@@ -31,9 +31,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from linkzoom import audit
 from linkzoom.store.calendar_tables import CalendarBinding
 from linkzoom.store.compose_tables import ComposeMeeting
-from linkzoom.store.controller_tables import SealedSetting, ZoomPendingRevoke
+from linkzoom.store.controller_tables import SealedSetting
+from linkzoom.store.grant_tables import ZoomAuthorization, ZoomPendingRevoke
 from linkzoom.store.mailbox_tables import WatchedMailbox
-from linkzoom.store.models import Preference, ZoomAuthorization
+from linkzoom.store.models import Preference
 from linkzoom.vault.key_check import missing_key_ids
 from linkzoom.vault.seal import Sealer
 

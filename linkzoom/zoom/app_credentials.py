@@ -10,7 +10,8 @@ Three sources, strongest first:
    directory (mode 0600) so grants survive a restart.
 
 :func:`resolve` picks between 2 and 3 once, at start-up (it decides whether the sandbox is
-mounted). :class:`ZoomApps` lays 1 over that at run time: it reloads the stored values at start,
+mounted; the mount answers only while the app in effect is the sandbox, see ``linkzoom.app``).
+:class:`ZoomApps` lays 1 over that at run time: it reloads the stored values at start,
 at once after an administrator saves them, and every :data:`RELOAD_SECONDS` in every process, so
 the worker and other processes follow without a restart. :func:`effective` is the pure rule.
 """
@@ -33,6 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from linkzoom.clock import Clock
 from linkzoom.config import Settings
+from linkzoom.grant.consent import CALLBACK_PATH
 from linkzoom.metrics import Metrics
 from linkzoom.problems import Problem
 from linkzoom.store.controller_tables import SealedSetting
@@ -41,7 +43,6 @@ from linkzoom.store.models import AppSetting
 from linkzoom.vault import sealed_settings
 from linkzoom.vault.seal import Sealer
 from linkzoom.vault.sealed_settings import setting_context
-from linkzoom.zoom.authorization import CALLBACK_PATH
 from linkzoom.zoom.oauth import ZoomOAuth
 
 log = logging.getLogger(__name__)

@@ -12,10 +12,10 @@ from collections.abc import AsyncIterator
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from linkzoom.clock import Clock
+from linkzoom.grant.refresh import TokenRefresher
 from linkzoom.metrics import Metrics
 from linkzoom.problems import ZoomMeetingNotFound, ZoomRateLimited
 from linkzoom.store.db import SessionFactory, transaction
-from linkzoom.vault.refresh import TokenRefresher
 from linkzoom.zoom import quota
 from linkzoom.zoom.auth import ZoomBearerAuth
 from linkzoom.zoom.client import ZoomClient

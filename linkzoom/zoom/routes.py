@@ -10,12 +10,12 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 from starlette.routing import Route
 
 from linkzoom.controller.web import load_viewer
+from linkzoom.grant.consent import CALLBACK_PATH, START_PATH, Consented, Linked
 from linkzoom.http.auth import api_caller, client_address
 from linkzoom.http.body import read_bytes, read_json, required_string
+from linkzoom.http.wire import NO_STORE_NO_REFERRER as NO_STORE
 from linkzoom.problems import AuthorizationFailed
-from linkzoom.zoom.authorization import CALLBACK_PATH, START_PATH, Consented, Linked
 
-NO_STORE = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
 WEBHOOK_BODY_LIMIT = 256 * 1024
 
 

@@ -18,8 +18,8 @@ from linkzoom.calendar.ical import event_from_ical
 from linkzoom.calendar.json_input import event_from_json
 from linkzoom.http.errors import ProblemResponse
 from linkzoom.problems import ValidationFailed
+from linkzoom.sandbox.validation import parse_meeting_input
 from linkzoom.zoom.meeting_defaults import MeetingDefaults
-from linkzoom.zoom.sandbox.validation import parse_meeting_input
 from tests.zoom.spec import validate_request_body
 
 fuzz = settings(max_examples=400, deadline=None, suppress_health_check=list(HealthCheck))

@@ -9,11 +9,11 @@ import httpx
 import respx
 from sqlalchemy import select
 
+from linkzoom.grant import store as grant_store
 from linkzoom.identity import device_sessions
 from linkzoom.runtime import Runtime
 from linkzoom.store.db import transaction
 from linkzoom.store.models import AuditEvent, User
-from linkzoom.vault import zoom_grant
 from linkzoom.zoom.models import TokenSet, ZoomUser
 
 OAUTH = "https://zoom.test"
@@ -36,7 +36,7 @@ async def link(
     reauthorize_after: timedelta = timedelta(days=365),
 ) -> None:
     async with transaction(runtime.sessions) as session:
-        await zoom_grant.store_new(
+        await grant_store.store_new(
             session,
             runtime.sealer,
             user_id=user_id,

@@ -12,8 +12,8 @@ from starlette.applications import Starlette
 
 from linkzoom.features import set_zoom_enabled
 from linkzoom.runtime import Runtime
-from linkzoom.store.controller_tables import ZoomPendingRevoke
 from linkzoom.store.db import transaction
+from linkzoom.store.grant_tables import ZoomPendingRevoke
 from linkzoom.store.models import Preference
 from linkzoom.vault import preferences
 from tests.controller.conftest import NewBrowser, People

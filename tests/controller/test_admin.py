@@ -13,12 +13,14 @@ from sqlalchemy import insert, select
 from linkzoom.app import create_app
 from linkzoom.config import Settings
 from linkzoom.features import zoom_enabled
+from linkzoom.grant import revocations
 from linkzoom.identity.passwords import hash_password
 from linkzoom.runtime import Runtime
-from linkzoom.store.controller_tables import SealedSetting, ZoomPendingRevoke
+from linkzoom.store.controller_tables import SealedSetting
 from linkzoom.store.db import transaction
-from linkzoom.store.models import AppSetting, AuditEvent, User, ZoomGrant
-from linkzoom.zoom import meeting_defaults, revocations
+from linkzoom.store.grant_tables import ZoomGrant, ZoomPendingRevoke
+from linkzoom.store.models import AppSetting, AuditEvent, User
+from linkzoom.zoom import meeting_defaults
 from linkzoom.zoom.meeting_defaults import MeetingDefaults
 from tests.controller.conftest import NewBrowser, People, browser_for
 from tests.controller.support import API, OAUTH, audit_rows, device, link, revoke_ok

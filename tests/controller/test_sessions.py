@@ -11,8 +11,9 @@ from starlette.applications import Starlette
 
 from linkzoom.app import create_app
 from linkzoom.config import Settings
-from linkzoom.controller.sessions import POLICY, digest
+from linkzoom.controller.sessions import POLICY
 from linkzoom.identity import device_sessions
+from linkzoom.identity.sessions import digest
 from linkzoom.identity.users import add_local
 from linkzoom.runtime import Runtime
 from linkzoom.store.controller_tables import ControllerSession
@@ -97,6 +98,7 @@ async def test_idle_sessions_end(clock: FakeClock, people: People, new_browser: 
     token = browser.client.cookies["lz_session"]
     clock.advance(minutes=29)
     assert (await browser.get("/controller/account")).status_code == 200
+    assert POLICY.idle is not None
     clock.advance(seconds=POLICY.idle.total_seconds())
     await _expect_sign_in(browser)
     assert "lz_session" not in browser.client.cookies  # the dead cookie is cleared

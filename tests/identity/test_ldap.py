@@ -17,12 +17,12 @@ import pytest
 
 from linkzoom.config import LdapSettings
 from linkzoom.identity.ldap import (
-    MAX_USERNAME_LENGTH,
     DirectoryUser,
     LdapDirectory,
     bind_name,
-    normalize_username,
+    bindable_username,
 )
+from linkzoom.identity.usernames import MAX_USERNAME
 from linkzoom.problems import ServiceUnavailable
 from tests.support.slapd import SlapdServer
 
@@ -144,7 +144,7 @@ async def test_empty_password_is_refused_although_slapd_accepts_unauthenticated_
         "alice\x00",
         "ali\nce",
         "ali\u200bce",
-        "a" * (MAX_USERNAME_LENGTH + 1),
+        "a" * (MAX_USERNAME + 1),
     ],
 )
 async def test_injection_and_malformed_usernames_are_refused_without_error(
@@ -254,7 +254,7 @@ OPENLDAP = LdapSettings(
     ],
 )
 def test_bind_name(settings: LdapSettings, typed: str, expected: str) -> None:
-    name = normalize_username(typed, settings)
+    name = bindable_username(typed, settings)
     assert name is not None
     assert bind_name(settings, name) == expected
 
@@ -263,7 +263,7 @@ def test_bind_name(settings: LdapSettings, typed: str, expected: str) -> None:
     "typed", ["bob@other.example", "corp\\bob", "@example.org", "", "   ", "a\x7f", "x" * 257]
 )
 def test_upn_mode_refuses_names_that_would_mean_another_principal(typed: str) -> None:
-    assert normalize_username(typed, AD) is None
+    assert bindable_username(typed, AD) is None
 
 
 def test_upn_takes_precedence_over_dn_template() -> None:

@@ -10,8 +10,10 @@ from sqlalchemy import select
 
 from linkzoom.identity import device_sessions
 from linkzoom.identity import login as login_module
+from linkzoom.identity.ldap import DirectoryUser
 from linkzoom.identity.passwords import verify_password
-from linkzoom.identity.users import add_local, bootstrap_admin, normalise_username
+from linkzoom.identity.usernames import normalise_username
+from linkzoom.identity.users import add_local, bootstrap_admin
 from linkzoom.problems import (
     InvalidCredentials,
     NotAuthenticated,
@@ -258,3 +260,28 @@ async def test_device_sessions_per_user_are_bounded(runtime: Runtime, clock: Fak
         await device_sessions.authenticate(session, issued[-1].token, now=clock())
         with pytest.raises(NotAuthenticated):
             await device_sessions.authenticate(session, issued[0].token, now=clock())
+
+
+class _RefusingDirectory:
+    """Active Directory with a UPN suffix that knows nobody."""
+
+    upn_suffix = "Example.org"
+
+    async def authenticate(self, username: str, password: str) -> DirectoryUser | None:
+        return None
+
+
+async def test_one_person_typed_two_ways_fills_one_throttle_bucket(
+    runtime: Runtime, clock: FakeClock
+) -> None:
+    """ "alice" and "Alice@EXAMPLE.org" used to be two buckets (the login's name kept the UPN
+    suffix the directory dropped), so typing both ways doubled the guesses allowed."""
+    authenticator = login_module.Authenticator(
+        runtime.sessions, directory=_RefusingDirectory(), clock=clock
+    )
+    for typed in ("alice", " Alice@EXAMPLE.org", "ALICE"):
+        with pytest.raises(InvalidCredentials):
+            await authenticator.login(typed, "wrong password", address=None)
+    async with transaction(runtime.sessions) as session:
+        rows = list(await session.scalars(select(LoginThrottle)))
+    assert [(row.key, row.failures) for row in rows] == [("user:alice", 3)]

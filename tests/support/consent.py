@@ -7,11 +7,11 @@ from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
 
+from linkzoom.grant.consent import Consented, Linked
 from linkzoom.identity import device_sessions
 from linkzoom.runtime import Runtime
 from linkzoom.store.db import transaction
 from linkzoom.store.models import User
-from linkzoom.zoom.authorization import Consented, Linked
 
 # Given Zoom's consent URL, answer the callback's query (state and code) as Zoom would.
 Approve = Callable[[str], Awaitable[dict[str, str]]]

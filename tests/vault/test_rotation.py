@@ -83,9 +83,11 @@ async def test_interrupted_rotation_leaves_everything_readable_and_resumes(
 
 
 async def test_rotation_also_reseals_app_secrets_and_owed_revokes(runtime: Runtime) -> None:
-    from linkzoom.store.controller_tables import SealedSetting, ZoomPendingRevoke
-    from linkzoom.zoom import app_credentials, revocations
-    from tests.vault.test_refresh import linked_user, stored
+    from linkzoom.grant import revocations
+    from linkzoom.store.controller_tables import SealedSetting
+    from linkzoom.store.grant_tables import ZoomPendingRevoke
+    from linkzoom.zoom import app_credentials
+    from tests.grant.test_refresh import linked_user, stored
 
     user_id = await linked_user(runtime)
     state = await stored(runtime, user_id)

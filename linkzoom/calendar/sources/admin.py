@@ -17,8 +17,9 @@ from linkzoom.calendar.sources import exchange_config, graph_config, mailboxes
 from linkzoom.calendar.sources.exchange_config import AUTH_TYPES, EXCHANGE, OAUTH2
 from linkzoom.calendar.sources.graph_config import GRAPH, Credential, CredentialError
 from linkzoom.problems import FieldError, ValidationFailed
+from linkzoom.store.grant_tables import ZoomGrant
 from linkzoom.store.mailbox_tables import WatchedMailbox
-from linkzoom.store.models import User, ZoomGrant
+from linkzoom.store.models import User
 from linkzoom.vault.seal import Sealer
 
 _LOOPBACK = ("127.0.0.1", "localhost", "::1")

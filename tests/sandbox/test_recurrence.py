@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from linkzoom.zoom.sandbox.recurrence import Recurrence, expand
+from linkzoom.sandbox.recurrence import Recurrence, expand
 
 NEW_YORK = ZoneInfo("America/New_York")
 BERLIN = ZoneInfo("Europe/Berlin")

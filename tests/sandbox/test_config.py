@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from linkzoom.zoom.sandbox import SandboxConfigError, config_from_env
+from linkzoom.sandbox import SandboxConfigError, config_from_env
 
 
 def test_defaults() -> None:

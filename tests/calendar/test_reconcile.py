@@ -17,7 +17,7 @@ from linkzoom.calendar.models import (
     OccurrenceEdit,
     Series,
 )
-from linkzoom.calendar.plan import (
+from linkzoom.calendar.reconcile import (
     Action,
     Create,
     Delete,

@@ -1,4 +1,4 @@
-"""``python -m linkzoom.zoom.sandbox`` as a real process on a loopback port."""
+"""``python -m linkzoom.sandbox`` as a real process on a loopback port."""
 
 from __future__ import annotations
 
@@ -40,7 +40,7 @@ def sandbox_url(tmp_path: Path) -> Iterator[str]:
     log_path = tmp_path / "sandbox.log"
     with log_path.open("wb") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "linkzoom.zoom.sandbox", "--port", str(port)],
+            [sys.executable, "-m", "linkzoom.sandbox", "--port", str(port)],
             env=env,
             cwd=tmp_path,
             stdout=log,

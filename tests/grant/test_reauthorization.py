@@ -6,11 +6,11 @@ from datetime import timedelta
 
 import pytest
 
+from linkzoom.grant import reauthorization
 from linkzoom.problems import ValidationFailed
 from linkzoom.runtime import Runtime
 from linkzoom.store.db import transaction
 from linkzoom.store.models import AppSetting
-from linkzoom.zoom import reauthorization
 
 DEFAULT = timedelta(days=365)
 

@@ -1,7 +1,7 @@
 """Settings of the Zoom sandbox, and how they are read from ``LINKZOOM_*`` variables.
 
 The sandbox is started three ways (mounted by ``linkzoom run``, alone by ``linkzoom sandbox``,
-and by end-to-end tests as ``python -m linkzoom.zoom.sandbox``); all of them build one frozen
+and by end-to-end tests as ``python -m linkzoom.sandbox``); all of them build one frozen
 :class:`SandboxConfig`. :func:`config_from_env` takes the environment as an argument so that the
 caller, not this module, decides where the values come from.
 """

@@ -49,6 +49,9 @@ from typing import Protocol
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from linkzoom.clock import Clock
+from linkzoom.grant import revocations
+from linkzoom.grant import store as grant_store
+from linkzoom.grant.store import GrantState
 from linkzoom.metrics import Metrics
 from linkzoom.problems import (
     Problem,
@@ -57,10 +60,8 @@ from linkzoom.problems import (
     ZoomNotLinked,
 )
 from linkzoom.store.db import SessionFactory, transaction
-from linkzoom.vault import preferences, zoom_grant
+from linkzoom.vault import preferences
 from linkzoom.vault.seal import Sealer
-from linkzoom.vault.zoom_grant import GrantState
-from linkzoom.zoom import revocations
 from linkzoom.zoom.auth import ZoomBearerAuth
 from linkzoom.zoom.models import TokenSet
 from linkzoom.zoom.retry import RetryPolicy
@@ -172,7 +173,7 @@ class TokenRefresher:
     ) -> GrantState:
         """The user's grant, read in the caller's transaction; raises when it cannot be used
         (not linked, broken, or past the yearly reauthorization)."""
-        state = await zoom_grant.load(session, self._sealer, user_id=user_id)
+        state = await grant_store.load(session, self._sealer, user_id=user_id)
         now = self._clock()
         if state is None:
             raise ZoomNotLinked("Connect your Zoom account first.", user_id=user_id)
@@ -203,7 +204,7 @@ class TokenRefresher:
                 self._metrics.refreshes.labels("joined").inc()
                 return state.access_token
             async with transaction(self._sessions) as session:
-                held = await zoom_grant.take_lease(
+                held = await grant_store.take_lease(
                     session,
                     user_id=user_id,
                     owner=self.instance,
@@ -231,7 +232,7 @@ class TokenRefresher:
                 self._metrics.refreshes.labels("error").inc()
                 raise
             async with transaction(self._sessions) as session:
-                stored = await zoom_grant.store_refreshed(
+                stored = await grant_store.store_refreshed(
                     session,
                     self._sealer,
                     state=state,
@@ -250,7 +251,7 @@ class TokenRefresher:
             with contextlib.suppress(asyncio.CancelledError):
                 await renewer
             async with transaction(self._sessions) as session:
-                await zoom_grant.release_lease(session, user_id=user_id, owner=self.instance)
+                await grant_store.release_lease(session, user_id=user_id, owner=self.instance)
 
     async def _renew_lease(self, user_id: int) -> None:
         """Keep the lease while the refresh is in flight, renewing at a third of its length."""
@@ -258,7 +259,7 @@ class TokenRefresher:
             await asyncio.sleep(self._lease.total_seconds() / 3)
             try:
                 async with transaction(self._sessions) as session:
-                    held = await zoom_grant.renew_lease(
+                    held = await grant_store.renew_lease(
                         session,
                         user_id=user_id,
                         owner=self.instance,
@@ -276,7 +277,7 @@ class TokenRefresher:
         now = self._clock()
         owed: str | None = None
         async with transaction(self._sessions) as session:
-            current = await zoom_grant.load(session, self._sealer, user_id=state.user_id)
+            current = await grant_store.load(session, self._sealer, user_id=state.user_id)
             if current is None or current.zoom_user_id != state.zoom_user_id:
                 orphan = replace(
                     state,
@@ -292,7 +293,7 @@ class TokenRefresher:
 
     async def _after_invalid_grant(self, state: GrantState) -> str:
         async with transaction(self._sessions) as session:
-            broken = await zoom_grant.mark_broken(
+            broken = await grant_store.mark_broken(
                 session, state=state, reason="invalid_grant", now=self._clock()
             )
         if broken:
@@ -309,7 +310,7 @@ class TokenRefresher:
         """Refresh grants idle for half the refresh token's lifetime, so none lapses unused."""
         now = self._clock()
         async with transaction(self._sessions) as session:
-            due = await zoom_grant.due_for_keep_alive(
+            due = await grant_store.due_for_keep_alive(
                 session, refreshed_before=now - refresh_token_lifetime / 2, now=now
             )
         done = 0

@@ -1,4 +1,4 @@
-"""``python -m linkzoom.zoom.sandbox [--host H] [--port P]``: the sandbox as its own process.
+"""``python -m linkzoom.sandbox [--host H] [--port P]``: the sandbox as its own process.
 
 Settings come from ``LINKZOOM_*`` variables (see :func:`.config.config_from_env`). When no client
 secret is set, the generated one is printed once so that a client can be configured with it.
@@ -17,7 +17,7 @@ from .server import serve
 
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
-        prog="python -m linkzoom.zoom.sandbox", description="Run the simulated Zoom."
+        prog="python -m linkzoom.sandbox", description="Run the simulated Zoom."
     )
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8900)

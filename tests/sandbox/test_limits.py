@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from linkzoom.zoom.sandbox.limits import DailyCounter, QpsLimiter, SlidingWindow, next_utc_midnight
+from linkzoom.sandbox.limits import DailyCounter, QpsLimiter, SlidingWindow, next_utc_midnight
 
 
 @pytest.mark.parametrize(

@@ -9,14 +9,15 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select, update
 
+from linkzoom.grant import revocations
+from linkzoom.grant import store as grant_store
+from linkzoom.grant.refresh import TokenRefresher, lease_for
 from linkzoom.metrics import Metrics
 from linkzoom.problems import ReauthorizationRequired, ZoomGrantInvalid, ZoomNotLinked
 from linkzoom.runtime import Runtime
 from linkzoom.store.db import transaction
-from linkzoom.store.models import Preference, ZoomGrant
-from linkzoom.vault import zoom_grant
-from linkzoom.vault.refresh import TokenRefresher, lease_for
-from linkzoom.zoom import revocations
+from linkzoom.store.grant_tables import ZoomGrant
+from linkzoom.store.models import Preference
 from linkzoom.zoom.models import TokenSet, ZoomUser
 from linkzoom.zoom.retry import RetryPolicy
 from tests.support.clock import FakeClock
@@ -68,7 +69,7 @@ def refresher(
 async def linked_user(runtime: Runtime) -> int:
     (user_id,) = await make_users(runtime, "alice")
     async with transaction(runtime.sessions) as session:
-        await zoom_grant.store_new(
+        await grant_store.store_new(
             session,
             runtime.sealer,
             user_id=user_id,
@@ -95,9 +96,9 @@ async def linked_user(runtime: Runtime) -> int:
     return user_id
 
 
-async def stored(runtime: Runtime, user_id: int) -> zoom_grant.GrantState:
+async def stored(runtime: Runtime, user_id: int) -> grant_store.GrantState:
     async with transaction(runtime.sessions) as session:
-        state = await zoom_grant.load(session, runtime.sealer, user_id=user_id)
+        state = await grant_store.load(session, runtime.sealer, user_id=user_id)
     assert state is not None
     return state
 
@@ -193,7 +194,7 @@ async def test_invalid_grant_for_a_token_already_replaced_uses_the_new_one(
         fresh = await original(refresh_token)
         state = await stored(runtime, user_id)
         async with transaction(runtime.sessions) as session:
-            await zoom_grant.store_refreshed(
+            await grant_store.store_refreshed(
                 session, runtime.sealer, state=state, tokens=fresh, now=clock(), lease_owner="other"
             )
         return await original(refresh_token)  # now spent: invalid_grant
@@ -216,7 +217,7 @@ async def test_a_dead_lease_holder_is_outlived(runtime: Runtime, clock: FakeCloc
     user_id = await linked_user(runtime)
     clock.advance(hours=1)
     async with transaction(runtime.sessions) as session:
-        assert await zoom_grant.take_lease(
+        assert await grant_store.take_lease(
             session, user_id=user_id, owner="crashed", now=clock(), duration=timedelta(seconds=30)
         )
     endpoint = FakeTokenEndpoint()
@@ -279,7 +280,7 @@ async def test_fresh_tokens_stored_after_a_broken_mark_clear_it(
     async def marked_broken() -> None:
         state = await stored(runtime, user_id)
         async with transaction(runtime.sessions) as session:
-            assert await zoom_grant.mark_broken(
+            assert await grant_store.mark_broken(
                 session, state=state, reason="invalid_grant", now=clock()
             )
 
@@ -356,7 +357,7 @@ def after_rotation(endpoint: FakeTokenEndpoint, then: Callable[[], Awaitable[obj
 
 async def consent(runtime: Runtime, user_id: int, *, zoom_user_id: str, access: str) -> None:
     async with transaction(runtime.sessions) as session:
-        await zoom_grant.store_new(
+        await grant_store.store_new(
             session,
             runtime.sealer,
             user_id=user_id,

@@ -12,7 +12,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from linkzoom.store.models import Preference, ZoomGrant
+from linkzoom.store.grant_tables import ZoomGrant
+from linkzoom.store.models import Preference
 from linkzoom.vault import preferences
 from linkzoom.vault.seal import Sealer
 from linkzoom.zoom.models import TokenSet, ZoomUser

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -13,13 +13,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from linkzoom import audit
 from linkzoom.clock import Clock
+from linkzoom.grant import revocations
+from linkzoom.grant import store as grant_store
 from linkzoom.problems import Problem, ZoomGrantInvalid
 from linkzoom.store.db import SessionFactory, transaction
-from linkzoom.store.models import ZoomGrant
-from linkzoom.vault import zoom_grant
+from linkzoom.store.grant_tables import ZoomGrant
 from linkzoom.vault.seal import Sealer
-from linkzoom.zoom import revocations
 from linkzoom.zoom.oauth import ZoomOAuth
+from linkzoom.zoom.webhooks import Handler
 
 log = logging.getLogger(__name__)
 
@@ -98,17 +99,17 @@ class ZoomAccounts:
 
         Local deletion never waits on Zoom: once this returns, no device of the user can use
         the grant. The revoke Zoom still owes is recorded in the same transaction as the
-        deletion (:mod:`linkzoom.zoom.revocations`) and tried at once; if Zoom cannot be
+        deletion (:mod:`linkzoom.grant.revocations`) and tried at once; if Zoom cannot be
         reached, the worker retries it in the background.
         """
         now = self._clock()
         owed: str | None = None
         async with transaction(self._sessions) as session:
             try:
-                state = await zoom_grant.load(session, self._sealer, user_id=user_id)
+                state = await grant_store.load(session, self._sealer, user_id=user_id)
             except Problem:
                 state = None  # tokens we cannot open cannot be revoked; they are erased anyway
-            removed = await zoom_grant.erase(session, user_id=user_id)
+            removed = await grant_store.erase(session, user_id=user_id)
             if state is not None:
                 owed = await revocations.enqueue(session, self._sealer, state=state, now=now)
             if removed:
@@ -181,11 +182,11 @@ class ZoomAccounts:
         """Zoom says the user removed our app: erase their grant (nothing to revoke), in the
         caller's transaction (the webhook intake's, which also records the delivery)."""
         now = self._clock()
-        user_ids = await zoom_grant.users_for_zoom_user(
+        user_ids = await grant_store.users_for_zoom_user(
             session, zoom_user_id=zoom_user_id, zoom_account_id=zoom_account_id
         )
         for user_id in user_ids:
-            await zoom_grant.erase(session, user_id=user_id)
+            await grant_store.erase(session, user_id=user_id)
             await audit.record(
                 session,
                 action="zoom.deauthorized",
@@ -195,3 +196,19 @@ class ZoomAccounts:
                 detail={"zoom_user_id": zoom_user_id, "zoom_account_id": zoom_account_id},
             )
         return len(user_ids)
+
+
+def deauthorization_handler(accounts: ZoomAccounts) -> Handler:
+    """``app_deauthorized``: the user removed our app in Zoom; their grant is erased."""
+
+    async def handle(session: AsyncSession, payload: Mapping[str, Any]) -> None:
+        user_id = payload.get("user_id")
+        if isinstance(user_id, str) and user_id:
+            account_id = payload.get("account_id")
+            await accounts.deauthorized(
+                session,
+                zoom_user_id=user_id,
+                zoom_account_id=account_id if isinstance(account_id, str) else None,
+            )
+
+    return handle

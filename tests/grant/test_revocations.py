@@ -8,15 +8,15 @@ import pytest
 from sqlalchemy import func, select
 
 from linkzoom import worker
+from linkzoom.grant import revocations
+from linkzoom.grant import store as grant_store
+from linkzoom.grant.service import ZoomAccounts
 from linkzoom.problems import ZoomError, ZoomGrantInvalid, ZoomUnavailable
 from linkzoom.runtime import Runtime
-from linkzoom.store.controller_tables import ZoomPendingRevoke
 from linkzoom.store.db import transaction
-from linkzoom.store.models import AuditEvent, Preference, ZoomAuthorization
-from linkzoom.vault import zoom_grant
-from linkzoom.zoom import revocations
+from linkzoom.store.grant_tables import ZoomAuthorization, ZoomPendingRevoke
+from linkzoom.store.models import AuditEvent, Preference
 from linkzoom.zoom.models import TokenSet, ZoomUser
-from linkzoom.zoom.service import ZoomAccounts
 from tests.support.clock import FakeClock
 from tests.vault.test_preferences import make_users
 
@@ -85,7 +85,7 @@ async def linked(runtime: Runtime) -> int:
 
 async def store_grant(runtime: Runtime, user_id: int) -> None:
     async with transaction(runtime.sessions) as session:
-        await zoom_grant.store_new(
+        await grant_store.store_new(
             session,
             runtime.sealer,
             user_id=user_id,

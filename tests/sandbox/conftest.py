@@ -10,8 +10,8 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
-from linkzoom.zoom.sandbox import SandboxConfig, create_sandbox_app
-from linkzoom.zoom.sandbox.runtime import Sandbox
+from linkzoom.sandbox import SandboxConfig, create_sandbox_app
+from linkzoom.sandbox.runtime import Sandbox
 
 from .helpers import BASE_URL, CLIENT_ID, CLIENT_SECRET, WEBHOOK_SECRET
 

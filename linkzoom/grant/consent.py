@@ -39,13 +39,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from linkzoom import audit
 from linkzoom.clock import Clock
+from linkzoom.grant import reauthorization, revocations
+from linkzoom.grant import store as grant_store
 from linkzoom.problems import AuthorizationFailed, Problem
 from linkzoom.store.db import SessionFactory, transaction
-from linkzoom.store.models import User, ZoomAuthorization
-from linkzoom.vault import zoom_grant
+from linkzoom.store.grant_tables import ZoomAuthorization
+from linkzoom.store.models import User
 from linkzoom.vault.rotation import pending_grant_context, verifier_context
 from linkzoom.vault.seal import Sealer
-from linkzoom.zoom import reauthorization, revocations
 from linkzoom.zoom.auth import ZoomBearerAuth
 from linkzoom.zoom.client import ZoomClient
 from linkzoom.zoom.models import TokenSet, ZoomUser
@@ -104,9 +105,7 @@ def _digest(value: str) -> bytes:
     return hashlib.sha256(value.encode()).digest()
 
 
-_EXPIRED = (
-    "This Zoom connection has expired or was already used. Start again from the add-in."
-)
+_EXPIRED = "This Zoom connection has expired or was already used. Start again from the add-in."
 _OTHER_BROWSER = (
     "This Zoom connection was started in another browser session. Open My Account in the "
     "browser you started from and press Connect Zoom again."
@@ -240,9 +239,7 @@ class Authorizations:
             user_id=user_id, username=username, zoom_user=zoom_user, claim_code=claim_code
         )
 
-    async def claim(
-        self, code: str, *, device_session_id: str, address: str | None
-    ) -> Linked:
+    async def claim(self, code: str, *, device_session_id: str, address: str | None) -> Linked:
         """Store the grant of a pass this device started (``POST …/authorizations/claim``).
         Another device's code, a spent or expired one: one answer, which says nothing more."""
         now = self._clock()
@@ -286,7 +283,7 @@ class Authorizations:
             user = await session.get(User, user_id)
             if user is None:
                 raise AuthorizationFailed(_EXPIRED)
-            await zoom_grant.store_new(
+            await grant_store.store_new(
                 session,
                 self._sealer,
                 user_id=user_id,
@@ -391,8 +388,8 @@ def _aged(tokens: TokenSet, received_at: datetime, now: datetime) -> TokenSet:
 
 async def _previous(
     session: AsyncSession, sealer: Sealer, user_id: int
-) -> zoom_grant.GrantState | None:
+) -> grant_store.GrantState | None:
     try:
-        return await zoom_grant.load(session, sealer, user_id=user_id)
+        return await grant_store.load(session, sealer, user_id=user_id)
     except Problem:
         return None  # an unreadable old grant is simply replaced

@@ -17,10 +17,10 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from linkzoom.grant.store import GrantState
 from linkzoom.problems import SealedDataUnreadable
-from linkzoom.store.controller_tables import ZoomPendingRevoke
+from linkzoom.store.grant_tables import ZoomPendingRevoke
 from linkzoom.vault.seal import Sealer, preference_context
-from linkzoom.vault.zoom_grant import GrantState
 
 CLAIM = timedelta(minutes=2)  # longer than any one revoke call with its retries
 CLAIM_BATCH = 50

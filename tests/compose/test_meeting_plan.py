@@ -8,8 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from linkzoom.compose.models import Attempt, ComposeOrder
-from linkzoom.compose.plan import (
+from linkzoom.compose.meeting_plan import (
     SENT_TOLERANCE,
     is_time_zone,
     match_orphans,
@@ -19,6 +18,7 @@ from linkzoom.compose.plan import (
     resolve_timezone,
     topic_for,
 )
+from linkzoom.compose.models import Attempt, ComposeOrder
 from linkzoom.zoom.meeting_defaults import MeetingDefaults
 from linkzoom.zoom.models import MeetingRequest, MeetingSummary
 from linkzoom.zoom.text import clean_text

@@ -17,7 +17,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from linkzoom.zoom.sandbox.webhooks import sign
+from linkzoom.sandbox.webhooks import sign
 
 from .conftest import AppFactory, client_for
 from .helpers import WEBHOOK_SECRET, authorize, create_meeting, refresh
