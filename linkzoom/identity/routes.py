@@ -16,6 +16,7 @@ from linkzoom.identity import device_sessions
 from linkzoom.identity.bodies import MeAnswer, SessionAnswer, SessionBody, ZoomState
 from linkzoom.store.db import transaction
 from linkzoom.zoom import service as zoom_service
+from linkzoom.zoom.text import clean_text
 
 
 @overload
@@ -29,7 +30,9 @@ def _iso(value: datetime | None) -> str | None:
 async def create_session(request: Request) -> Response:
     runtime = request.app.state.runtime
     body = await read_model(request, SessionBody, same)
-    device_name = (body.device_name or "").strip() or "add-in"
+    # A label people read in My Account: one line, no control characters (PostgreSQL's text
+    # cannot hold a NUL; a client's NUL here was a 500).
+    device_name = clean_text(body.device_name or "") or "add-in"
     address = client_address(request)
     user = await runtime.authenticator.login(body.username, body.password, address=address)
     async with transaction(runtime.sessions) as session:
