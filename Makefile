@@ -42,8 +42,10 @@ bench: $(VENV)/.bench-installed
 
 # Schemathesis against `linkzoom run` and its sandbox: ten thousand generated requests over
 # every operation of /openapi.json (tests/e2e/fuzz_support.py; a smoke of it is in `make test`).
+# FUZZ_DATABASE_URL=postgresql://… (an empty database) runs it on PostgreSQL instead of SQLite.
 fuzz: $(VENV)/.test-installed
-	$(BIN)/python -m tests.e2e.fuzz_support --cases $${FUZZ_CASES:-10000}
+	$(BIN)/python -m tests.e2e.fuzz_support --cases $${FUZZ_CASES:-10000} \
+		$${FUZZ_DATABASE_URL:+--database-url $$FUZZ_DATABASE_URL}
 
 lint: $(VENV)/.test-installed
 	$(BIN)/ruff check linkzoom tests bench

@@ -229,6 +229,8 @@ def _message(value: object, info: mi.Type) -> str:
             return f"must be a whole number from {low} to {high}"
         return "must be a whole number"
     if isinstance(main, mi.ListType):
+        if isinstance(value, list) and main.max_length is not None:
+            return f"must be a list of at most {main.max_length} items"
         return "must be a list"
     return "is not valid"
 

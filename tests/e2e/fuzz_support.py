@@ -23,6 +23,7 @@ import argparse
 import contextlib
 import functools
 import re
+import subprocess
 import sys
 import tempfile
 import time
@@ -72,25 +73,29 @@ class Target:
 
 
 @contextlib.contextmanager
-def running_target(tmp: Path) -> Iterator[Target]:
-    """``linkzoom run`` with no Zoom app (the sandbox mounted in the same process), SQLite,
-    its first-start admin signed in as a device and linked to a sandbox Zoom account."""
+def running_target(tmp: Path, database_url: str | None = None) -> Iterator[Target]:
+    """``linkzoom run`` with no Zoom app (the sandbox mounted in the same process), on SQLite
+    or the (empty) database named, its first-start admin signed in as a device and linked to a
+    sandbox Zoom account."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
+    env = python_env(
+        {
+            "PWD": str(tmp),
+            "LINKZOOM_PUBLIC_URL": url,
+            "LINKZOOM_VAR_DIR": str(tmp / "var"),
+            "LINKZOOM_DATABASE_URL": database_url or f"sqlite:///{tmp}/var/linkzoom.db",
+            "LINKZOOM_LOG_LEVEL": "DEBUG",  # the leak search holds at the chattiest level
+            # Thousands of meetings are made: Zoom's daily cap would answer most with 429.
+            "LINKZOOM_ZOOM_DAILY_WRITE_LIMIT": "10000000",
+        }
+    )
+    if database_url is not None:  # `linkzoom run` migrates SQLite only
+        subprocess.run(linkzoom_command("migrate"), env=env, check=True, capture_output=True)
     service = Process(
         name="linkzoom-fuzz",
         args=linkzoom_command("run", "--port", str(port)),
-        env=python_env(
-            {
-                "PWD": str(tmp),
-                "LINKZOOM_PUBLIC_URL": url,
-                "LINKZOOM_VAR_DIR": str(tmp / "var"),
-                "LINKZOOM_DATABASE_URL": f"sqlite:///{tmp}/var/linkzoom.db",
-                "LINKZOOM_LOG_LEVEL": "DEBUG",  # the leak search holds at the chattiest level
-                # Thousands of meetings are made: Zoom's daily cap would answer most with 429.
-                "LINKZOOM_ZOOM_DAILY_WRITE_LIMIT": "10000000",
-            }
-        ),
+        env=env,
         log_path=tmp / "service.log",
         ready_url=url + "/readyz",
     ).start()
@@ -397,6 +402,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description="Fuzz a running linkzoom with schemathesis.")
     parser.add_argument("--cases", type=int, default=10_000)
     parser.add_argument("--seed", type=int, default=None)
+    parser.add_argument(
+        "--database-url", default=None, help="an empty PostgreSQL database (default: SQLite)"
+    )
     args = parser.parse_args()
     with (
         tempfile.TemporaryDirectory(prefix="linkzoom-fuzz-") as tmp,
