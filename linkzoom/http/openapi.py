@@ -17,7 +17,8 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from linkzoom import __version__
-from linkzoom.http.operations import OPERATIONS, Operation, Parameter, Reply
+from linkzoom.http.operation import Operation, Parameter, Reply
+from linkzoom.http.operations import OPERATIONS
 from linkzoom.http.typed_body import Body
 from linkzoom.problems import (
     IdempotencyKeyInUse,

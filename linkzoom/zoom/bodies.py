@@ -41,6 +41,7 @@ class WebhookAnswer(Answer, frozen=True):
     else ``{status}`` (``ok``, ``duplicate`` or ``ignored``)."""
 
     status: str | None = None
+    # Zoom's own member names.
     plainToken: str | None = None
     encryptedToken: str | None = None
 
