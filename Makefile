@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: run test lint bench clean
+.PHONY: run test lint bench fuzz clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,13 @@ $(VENV)/.bench-installed: pyproject.toml $(VENV)/.test-installed
 
 bench: $(VENV)/.bench-installed
 	@echo "Benchmarks: see bench/README.md, e.g. $(BIN)/python bench/compose.py --db both"
+
+# Schemathesis against `linkzoom run` and its sandbox: ten thousand generated requests over
+# every operation of /openapi.json (tests/e2e/fuzz_support.py; a smoke of it is in `make test`).
+# FUZZ_DATABASE_URL=postgresql://… (an empty database) runs it on PostgreSQL instead of SQLite.
+fuzz: $(VENV)/.test-installed
+	$(BIN)/python -m tests.e2e.fuzz_support --cases $${FUZZ_CASES:-10000} \
+		$${FUZZ_DATABASE_URL:+--database-url $$FUZZ_DATABASE_URL}
 
 lint: $(VENV)/.test-installed
 	$(BIN)/ruff check linkzoom tests bench

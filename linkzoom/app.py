@@ -26,6 +26,7 @@ from linkzoom.config import Settings
 from linkzoom.controller import routes as controller_routes
 from linkzoom.grant import service as grant_service
 from linkzoom.http import index as index_routes
+from linkzoom.http import openapi
 from linkzoom.http.errors import handle_http_exception, handle_problem, handle_unexpected
 from linkzoom.http.middleware import RequestContextMiddleware
 from linkzoom.identity import routes as identity_routes
@@ -52,6 +53,7 @@ def create_app(settings: Settings, *, clock: Clock = utcnow, with_worker: bool =
         *controller_routes.routes,
         *addin_routes.routes,
         *index_routes.routes,
+        *openapi.routes,
     ]
     sandbox = None
     if zoom_app.sandboxed:

@@ -1,4 +1,5 @@
-"""The JSON body of ``PUT …/zoom`` as a :class:`~linkzoom.calendar.event.CalendarEvent` (pure).
+"""The JSON body of ``PUT …/zoom`` (:class:`~linkzoom.calendar.bodies.EventBody`, its types
+checked by msgspec) as a :class:`~linkzoom.calendar.event.CalendarEvent` (pure).
 
 ``{subject, start, end, timezone, recurrence?, exdates?, all_day?}``: ``start``/``end`` are ISO
 8601 with an offset (dates for all-day events), ``timezone`` an IANA or Windows name,
@@ -12,8 +13,8 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from linkzoom.calendar.bodies import MAX_MOMENT, MOMENT_MESSAGE, ZONE_REQUIRED, EventBody
 from linkzoom.calendar.event import (
-    MAX_EDITS,
     MAX_LENGTH,
     MOMENT,
     TOO_LONG,
@@ -24,10 +25,8 @@ from linkzoom.calendar.event import (
 from linkzoom.calendar.models import OccurrenceEdit
 from linkzoom.calendar.rrule import Rule, RuleError, parse_rule
 from linkzoom.calendar.zones import named_zone
+from linkzoom.http.typed_body import convert_model
 from linkzoom.problems import FieldError, ValidationFailed
-
-MAX_SUBJECT = 10_000
-MAX_RULE_TEXT = 2_000
 
 
 class _Errors:
@@ -39,23 +38,19 @@ class _Errors:
 
 
 def event_from_json(data: dict[str, Any]) -> CalendarEvent:
-    """Validate the body; raises :class:`ValidationFailed` naming every bad field."""
+    """The body already parsed from JSON; raises :class:`ValidationFailed` naming every bad
+    field."""
+    return convert_model(data, EventBody, event_of)
+
+
+def event_of(body: EventBody) -> CalendarEvent:
+    """What a well-typed body means; raises :class:`ValidationFailed` naming every bad field."""
     fail = _Errors()
-    subject = data.get("subject", "")
-    if subject is None:
-        subject = ""
-    if not isinstance(subject, str):
-        fail("subject", "must be a string")
-        subject = ""
-    elif len(subject) > MAX_SUBJECT:
-        fail("subject", f"must be at most {MAX_SUBJECT} characters")
-    all_day = data.get("all_day", False)
-    if not isinstance(all_day, bool):
-        fail("all_day", "must be true or false")
-        all_day = False
-    zone, zone_name = _zone(data.get("timezone"), fail)
-    start = _moment(data.get("start"), "start", zone, all_day, fail, required=True)
-    end = _moment(data.get("end"), "end", zone, all_day, fail, required=not all_day)
+    subject = body.subject or ""
+    all_day = body.all_day
+    zone, zone_name = _zone(body.timezone, fail)
+    start = _moment(body.start, "start", zone, all_day, fail, required=True)
+    end = _moment(body.end, "end", zone, all_day, fail, required=not all_day)
     if all_day and start is not None and end is None:
         end = _midnight(start.date() + timedelta(days=1), start.tzinfo)
     if start is not None and end is not None and end == start and not all_day:
@@ -64,8 +59,8 @@ def event_from_json(data: dict[str, Any]) -> CalendarEvent:
         fail("end", "must be after start")
     elif start is not None and end is not None and end - start > MAX_LENGTH:
         fail("end", TOO_LONG)
-    rules = _rules(data.get("recurrence"), fail)
-    edits = _exdates(data.get("exdates"), zone, all_day, fail)
+    rules = _rules(body.recurrence, fail)
+    edits = _exdates(body.exdates, zone, all_day, fail)
     if fail.items:
         raise ValidationFailed(fail.items)
     assert start is not None and end is not None and zone_name is not None
@@ -80,9 +75,9 @@ def event_from_json(data: dict[str, Any]) -> CalendarEvent:
     )
 
 
-def _zone(value: object, fail: _Errors) -> tuple[ZoneInfo | None, str | None]:
-    if not isinstance(value, str) or not value.strip():
-        fail("timezone", "is required: an IANA name such as Europe/Berlin")
+def _zone(value: str | None, fail: _Errors) -> tuple[ZoneInfo | None, str | None]:
+    if value is None or not value.strip():
+        fail("timezone", ZONE_REQUIRED)
         return None, None
     zone = named_zone(value) if len(value) <= 200 else None
     if zone is None:
@@ -104,13 +99,13 @@ def _moment(
         if required:
             fail(field, "is required")
         return None
-    if not isinstance(value, str) or len(value) > 64:
-        fail(field, "must be an ISO 8601 date-time with an offset")
+    if not isinstance(value, str) or len(value) > MAX_MOMENT:  # exdates' items are untyped
+        fail(field, MOMENT_MESSAGE)
         return None
     try:
         parsed = datetime.fromisoformat(value)
     except ValueError:
-        fail(field, "must be an ISO 8601 date-time with an offset")
+        fail(field, MOMENT_MESSAGE)
         return None
     if (problem := out_of_range(parsed)) is not None:
         fail(field, problem)
@@ -130,11 +125,8 @@ def _midnight(day: date, zone: Any) -> datetime:
     return datetime.combine(day, time(0, 0), tzinfo=zone)
 
 
-def _rules(value: object, fail: _Errors) -> tuple[Rule, ...]:
-    if value is None or value == "":
-        return ()
-    if not isinstance(value, str) or len(value) > MAX_RULE_TEXT:
-        fail("recurrence", "must be an RRULE value such as FREQ=WEEKLY;BYDAY=MO;COUNT=10")
+def _rules(value: str | None, fail: _Errors) -> tuple[Rule, ...]:
+    if not value:
         return ()
     rules: list[Rule] = []
     for line in (part for part in value.splitlines() if part.strip()):
@@ -146,12 +138,9 @@ def _rules(value: object, fail: _Errors) -> tuple[Rule, ...]:
 
 
 def _exdates(
-    value: object, zone: ZoneInfo | None, all_day: bool, fail: _Errors
+    value: list[Any] | None, zone: ZoneInfo | None, all_day: bool, fail: _Errors
 ) -> tuple[OccurrenceEdit, ...]:
     if value is None:
-        return ()
-    if not isinstance(value, list) or len(value) > MAX_EDITS:
-        fail("exdates", f"must be a list of at most {MAX_EDITS} ISO 8601 instants")
         return ()
     edits = []
     for index, item in enumerate(value):

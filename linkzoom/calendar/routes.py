@@ -2,23 +2,24 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from linkzoom.calendar import rolling
+from linkzoom.calendar.bodies import BindingAnswer, EventBody, RecurrenceWindow
 from linkzoom.calendar.event import CalendarEvent
 from linkzoom.calendar.ical import event_from_ical
-from linkzoom.calendar.json_input import event_from_json
+from linkzoom.calendar.json_input import event_of
 from linkzoom.calendar.service import CalendarService, mirror_of
 from linkzoom.calendar.store import Binding
 from linkzoom.http.auth import Caller, api_caller
-from linkzoom.http.body import read_bytes, read_json
+from linkzoom.http.body import read_bytes
+from linkzoom.http.typed_body import ModelResponse, read_model
 from linkzoom.http.wire import NO_STORE
 from linkzoom.http.wire import iso as _iso
 from linkzoom.problems import UnsupportedMediaType, ValidationFailed
+from linkzoom.zoom.bodies import InvitationText
 from linkzoom.zoom.invitation import InvitationDetails, build
 from linkzoom.zoom.text import has_control
 
@@ -51,7 +52,7 @@ async def _event(request: Request, caller: Caller) -> CalendarEvent:
             raise ValidationFailed.one("body", f"must be at most {MAX_CALENDAR_BYTES} bytes")
         return event_from_ical(body, default_timezone=caller.user.timezone)
     if media_type == "application/json" or media_type.endswith("+json"):
-        return event_from_json(await read_json(request))
+        return await read_model(request, EventBody, event_of)
     raise UnsupportedMediaType("Send the event as application/json or text/calendar.")
 
 
@@ -73,10 +74,10 @@ async def get_zoom(request: Request) -> Response:
 
 async def _answer(
     service: CalendarService, caller: Caller, binding: Binding, status: int
-) -> JSONResponse:
+) -> Response:
     passcode = await service.passcode(binding)
-    body = binding_json(binding, passcode, caller.user.display_name)
-    return JSONResponse(body, status_code=status, headers=NO_STORE)
+    body = binding_answer(binding, passcode, caller.user.display_name)
+    return ModelResponse(body, status_code=status, headers=NO_STORE)
 
 
 async def delete_zoom(request: Request) -> Response:
@@ -85,41 +86,24 @@ async def delete_zoom(request: Request) -> Response:
     return Response(status_code=202 if deleting else 204)
 
 
-def _window_json(binding: Binding) -> dict[str, Any] | None:
+def _window(binding: Binding) -> RecurrenceWindow | None:
     """For a series longer than one Zoom meeting: which of its occurrences Zoom holds now, and
     when linkzoom moves the window on (``null`` once it reaches the series' end)."""
     desired = binding.desired
     if desired.window is None:
         return None
-    return {
-        "from": _iso(desired.series.start),
-        "through": _iso(rolling.held_through(desired)),
-        "moves_on_at": _iso(rolling.next_roll(desired)),
-    }
+    return RecurrenceWindow(
+        from_=_iso(desired.series.start),
+        through=_iso(rolling.held_through(desired)),
+        moves_on_at=_iso(rolling.next_roll(desired)),
+    )
 
 
-def binding_json(binding: Binding, passcode: str | None, host_name: str) -> dict[str, Any]:
+def binding_answer(binding: Binding, passcode: str | None, host_name: str) -> BindingAnswer:
     """The answer of all three calls: the meeting's state and its join details."""
     confirmed = binding.confirmed
     series = binding.desired.series
-    body: dict[str, Any] = {
-        "event_key": binding.event_key,
-        "status": binding.status,
-        "last_error": binding.last_error,
-        "link_changed": binding.link_changed,
-        "zoom_meeting_id": None,
-        "join_url": None,
-        "passcode": None,
-        "location": None,
-        "invitation": None,
-        "topic": series.topic,
-        "start_time": _iso(series.start),
-        "duration_minutes": series.duration,
-        "timezone": series.timezone,
-        "recurrence_mapping": binding.desired.mapping,
-        "recurrence_reason": binding.desired.reason,
-        "recurrence_window": _window_json(binding),
-    }
+    invitation = None
     if confirmed is not None:
         details = build(
             InvitationDetails(
@@ -134,14 +118,25 @@ def binding_json(binding: Binding, passcode: str | None, host_name: str) -> dict
                 passcode=passcode,
             )
         )
-        body |= {
-            "zoom_meeting_id": confirmed.meeting_id,
-            "join_url": confirmed.join_url,
-            "passcode": passcode,
-            "location": confirmed.join_url,
-            "invitation": {"text": details.text, "html": details.html},
-        }
-    return body
+        invitation = InvitationText(text=details.text, html=details.html)
+    return BindingAnswer(
+        event_key=binding.event_key,
+        status=binding.status,  # type: ignore[arg-type]  # one of models' four statuses
+        last_error=binding.last_error,
+        link_changed=binding.link_changed,
+        zoom_meeting_id=confirmed.meeting_id if confirmed is not None else None,
+        join_url=confirmed.join_url if confirmed is not None else None,
+        passcode=passcode if confirmed is not None else None,
+        location=confirmed.join_url if confirmed is not None else None,
+        invitation=invitation,
+        topic=series.topic,
+        start_time=_iso(series.start),
+        duration_minutes=series.duration,
+        timezone=series.timezone,
+        recurrence_mapping=binding.desired.mapping,  # type: ignore[arg-type]
+        recurrence_reason=binding.desired.reason,
+        recurrence_window=_window(binding),
+    )
 
 
 routes: list[BaseRoute] = [

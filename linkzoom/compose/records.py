@@ -6,6 +6,7 @@ the settling pass race for the same attempt, exactly one of them wins, on SQLite
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
@@ -21,6 +22,8 @@ from linkzoom.store.types import TZDateTime
 from linkzoom.zoom.models import Meeting
 
 ORIGIN = "compose"
+# Row ids are ``secrets.token_urlsafe(16)``; this admits any URL-safe id up to 64 characters.
+_ROW_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 CREATING, ACTIVE, DELETED, GONE = "creating", "active", "deleted", "gone"
 ORPHANED, ABANDONED = "orphaned", "abandoned"
 
@@ -128,7 +131,11 @@ async def forget_attempt(session: AsyncSession, *, row_id: str) -> None:
 
 
 async def find(session: AsyncSession, *, row_id: str, user_id: int) -> Record | None:
-    """The user's confirmed meeting (active or ended); another user's id finds nothing."""
+    """The user's confirmed meeting (active or ended); another user's id finds nothing, and so
+    does one we cannot have made, without asking the database (a client's NUL in a PostgreSQL
+    query is an error, not a miss)."""
+    if not _ROW_ID.fullmatch(row_id):
+        return None
     row = await session.scalar(
         select(ComposeMeeting).where(
             ComposeMeeting.id == row_id,

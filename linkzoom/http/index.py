@@ -36,6 +36,7 @@ async def index(request: Request) -> Response:
                 "addin_manifest": f"{base}/addin/manifest.xml",
                 "addin_try": f"{base}/addin/try",
                 "docs": f"{base}/docs",
+                "openapi": f"{base}/openapi.json",
             },
         }
     )

@@ -5,26 +5,28 @@ from __future__ import annotations
 from datetime import timedelta
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
 from linkzoom import features
 from linkzoom.grant import service as zoom_service
 from linkzoom.http.auth import api_caller, client_address
-from linkzoom.http.body import optional_string, read_json, required_string
+from linkzoom.http.typed_body import ModelResponse, read_model, same
 from linkzoom.http.wire import iso as _iso
 from linkzoom.identity import device_sessions
+from linkzoom.identity.bodies import MeAnswer, SessionAnswer, SessionBody, ZoomState
 from linkzoom.store.db import transaction
+from linkzoom.zoom.text import clean_text
 
 
 async def create_session(request: Request) -> Response:
     runtime = request.app.state.runtime
-    data = await read_json(request)
-    username = required_string(data, "username", max_length=256)
-    password = required_string(data, "password", max_length=1024)
-    device_name = optional_string(data, "device_name", max_length=200) or "add-in"
+    body = await read_model(request, SessionBody, same)
+    # A label people read in My Account: one line, no control characters (PostgreSQL's text
+    # cannot hold a NUL; a client's NUL here was a 500).
+    device_name = clean_text(body.device_name or "") or "add-in"
     address = client_address(request)
-    user = await runtime.authenticator.login(username, password, address=address)
+    user = await runtime.authenticator.login(body.username, body.password, address=address)
     async with transaction(runtime.sessions) as session:
         issued = await device_sessions.issue(
             session,
@@ -35,12 +37,12 @@ async def create_session(request: Request) -> Response:
             address=address,
             keep=runtime.settings.device_sessions_per_user,
         )
-    return JSONResponse(
-        {
-            "token": issued.token,
-            "session_id": issued.session.id,
-            "expires_at": _iso(issued.session.expires_at),
-        },
+    return ModelResponse(
+        SessionAnswer(
+            token=issued.token,
+            session_id=issued.session.id,
+            expires_at=_iso(issued.session.expires_at),
+        ),
         status_code=201,
         headers={"Cache-Control": "no-store"},
     )
@@ -63,22 +65,22 @@ async def me(request: Request) -> Response:
         enabled = await features.zoom_enabled(session)
         zoom = await zoom_service.status(session, user_id=caller.user.id, now=runtime.clock())
     user = caller.user
-    return JSONResponse(
-        {
-            "username": user.username,
-            "display_name": user.display_name,
-            "email": user.email,
-            "is_admin": user.is_admin,
-            "zoom": {
-                "enabled": enabled,
-                "linked": zoom.linked,
-                "broken": zoom.broken,
-                "account_email": zoom.account_email,
-                "authorized_at": _iso(zoom.authorized_at),
-                "reauthorize_by": _iso(zoom.reauthorize_by),
-                "reauthorization_required": zoom.reauthorization_required,
-            },
-        }
+    return ModelResponse(
+        MeAnswer(
+            username=user.username,
+            display_name=user.display_name,
+            email=user.email,
+            is_admin=user.is_admin,
+            zoom=ZoomState(
+                enabled=enabled,
+                linked=zoom.linked,
+                broken=zoom.broken,
+                account_email=zoom.account_email,
+                authorized_at=_iso(zoom.authorized_at),
+                reauthorize_by=_iso(zoom.reauthorize_by),
+                reauthorization_required=zoom.reauthorization_required,
+            ),
+        )
     )
 
 

@@ -12,9 +12,11 @@ from starlette.routing import Route
 from linkzoom.controller.web import load_viewer
 from linkzoom.grant.consent import CALLBACK_PATH, START_PATH, Consented, Linked
 from linkzoom.http.auth import api_caller, client_address
-from linkzoom.http.body import read_bytes, read_json, required_string
+from linkzoom.http.body import read_bytes
+from linkzoom.http.typed_body import ModelResponse, read_model, same
 from linkzoom.http.wire import NO_STORE_NO_REFERRER as NO_STORE
 from linkzoom.problems import AuthorizationFailed
+from linkzoom.zoom.bodies import AuthorizationAnswer, ClaimAnswer, ClaimBody, ZoomAccountAnswer
 
 WEBHOOK_BODY_LIMIT = 256 * 1024
 
@@ -23,23 +25,23 @@ async def create_authorization(request: Request) -> Response:
     runtime = request.app.state.runtime
     caller = await api_caller(request, zoom_feature=True)
     url = await runtime.authorizations.mint_for(caller.user.id, device_session_id=caller.device.id)
-    return JSONResponse({"authorize_url": url}, status_code=201, headers=NO_STORE)
+    return ModelResponse(AuthorizationAnswer(authorize_url=url), status_code=201, headers=NO_STORE)
 
 
 async def claim_authorization(request: Request) -> Response:
     """The device that asked for consent stores the grant with the code its dialog handed back."""
     runtime = request.app.state.runtime
     caller = await api_caller(request, zoom_feature=True)
-    code = required_string(await read_json(request), "code", max_length=200)
+    body = await read_model(request, ClaimBody, same)
     linked = await runtime.authorizations.claim(
-        code, device_session_id=caller.device.id, address=client_address(request)
+        body.code, device_session_id=caller.device.id, address=client_address(request)
     )
-    return JSONResponse(
-        {
-            "linked": True,
-            "account_email": linked.zoom_user.email,
-            "replaced_other_account": linked.replaced_other_account,
-        },
+    return ModelResponse(
+        ClaimAnswer(
+            linked=True,
+            account_email=linked.zoom_user.email,
+            replaced_other_account=linked.replaced_other_account,
+        ),
         headers=NO_STORE,
     )
 
@@ -49,14 +51,14 @@ async def zoom_account(request: Request) -> Response:
     runtime = request.app.state.runtime
     caller = await api_caller(request, zoom_feature=True)
     user = await runtime.zoom.get_me(auth=runtime.tokens.auth_for(caller.user.id))
-    return JSONResponse(
-        {
-            "id": user.id,
-            "account_id": user.account_id,
-            "email": user.email,
-            "display_name": user.display_name,
-            "timezone": user.timezone,
-        }
+    return ModelResponse(
+        ZoomAccountAnswer(
+            id=user.id,
+            account_id=user.account_id,
+            email=user.email,
+            display_name=user.display_name,
+            timezone=user.timezone,
+        )
     )
 
 

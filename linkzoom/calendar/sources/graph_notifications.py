@@ -26,6 +26,7 @@ from linkzoom.calendar.sources import subscriptions
 from linkzoom.http.body import read_bytes
 from linkzoom.problems import BadRequest, ValidationFailed
 from linkzoom.store.db import transaction
+from linkzoom.zoom.text import has_control
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +82,11 @@ def _fields(item: Any) -> tuple[str, str, str | None] | None:
         return None
     if not 0 < len(subscription_id) <= MAX_FIELD or len(client_state) > MAX_FIELD:
         return None
-    return subscription_id, client_state, lifecycle if isinstance(lifecycle, str) else None
+    lifecycle = lifecycle if isinstance(lifecycle, str) and len(lifecycle) <= MAX_FIELD else None
+    # No subscription of ours holds one; and a NUL in a PostgreSQL query was a 500.
+    if any(has_control(text) for text in (subscription_id, client_state, lifecycle or "")):
+        return None
+    return subscription_id, client_state, lifecycle
 
 
 routes = [Route(NOTIFICATIONS_PATH, receive, methods=["POST"])]
