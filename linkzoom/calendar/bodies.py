@@ -15,6 +15,9 @@ from linkzoom.calendar.event import MAX_EDITS
 from linkzoom.http.typed_body import Answer, Body, Instant
 from linkzoom.zoom.bodies import InvitationText
 
+MAX_EVENT_KEY = 512
+# An event with its overrides and time zones is a few kilobytes; far more is a mistake.
+MAX_CALENDAR_BYTES = 256 * 1024
 MAX_SUBJECT = 10_000
 MAX_RULE_TEXT = 2_000
 MAX_MOMENT = 64

@@ -3,8 +3,7 @@ with their links (PUT → GET, DELETE of the same event)."""
 
 from __future__ import annotations
 
-from linkzoom.calendar.bodies import BindingAnswer, EventBody
-from linkzoom.calendar.routes import MAX_CALENDAR_BYTES, MAX_EVENT_KEY
+from linkzoom.calendar.bodies import MAX_CALENDAR_BYTES, MAX_EVENT_KEY, BindingAnswer, EventBody
 from linkzoom.calendar.sources.graph_notifications import MAX_TOKEN, NOTIFICATIONS_PATH
 from linkzoom.http.operation import (
     DATABASE,

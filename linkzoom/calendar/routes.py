@@ -7,7 +7,13 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from linkzoom.calendar import rolling
-from linkzoom.calendar.bodies import BindingAnswer, EventBody, RecurrenceWindow
+from linkzoom.calendar.bodies import (
+    MAX_CALENDAR_BYTES,
+    MAX_EVENT_KEY,
+    BindingAnswer,
+    EventBody,
+    RecurrenceWindow,
+)
 from linkzoom.calendar.event import CalendarEvent
 from linkzoom.calendar.ical import event_from_ical
 from linkzoom.calendar.json_input import event_of
@@ -24,9 +30,6 @@ from linkzoom.zoom.invitation import InvitationDetails, build
 from linkzoom.zoom.text import has_control
 
 PATH = "/api/v1/calendar/events/{event_key:path}/zoom"
-MAX_EVENT_KEY = 512
-# An event with its overrides and time zones is a few kilobytes; far more is a mistake.
-MAX_CALENDAR_BYTES = 256 * 1024
 # Answers carry a passcode and a join link: no cache may keep them.
 
 
