@@ -20,7 +20,6 @@ import argparse
 import asyncio
 import json
 import os
-import secrets
 import shutil
 import statistics
 import sys
@@ -37,11 +36,11 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.compose import NO_LIMIT, cpu_seconds, database, link, seed
+from bench.compose import cpu_seconds, database, link, seed
+from bench.environment import service_env
 from bench.loadgen import Call, MixedSlice, percentile, run_mixed
 from linkzoom.store import migrate
-from tests.support.keys import new_keyring
-from tests.support.processes import Process, free_port, linkzoom_command, python_env
+from tests.support.processes import Process, free_port, linkzoom_command
 
 PATH = "/api/v1/calendar/events/{key}/zoom"
 TARGET = 0.8
@@ -145,21 +144,12 @@ def stack(kind: str, args: argparse.Namespace) -> Iterator[Stack]:
             sandbox_url = f"http://127.0.0.1:{free_port()}"
             api_port, bare_port = free_port(), free_port()
             linkzoom_url = f"http://127.0.0.1:{api_port}"
-            env = python_env(
-                {
-                    "LINKZOOM_DATABASE_URL": database_url,
-                    "LINKZOOM_PUBLIC_URL": linkzoom_url,
-                    "LINKZOOM_KEYS": new_keyring(),
-                    "LINKZOOM_VAR_DIR": str(tmp / "var"),
-                    "LINKZOOM_ZOOM_CLIENT_ID": "calendar-bench",
-                    "LINKZOOM_ZOOM_CLIENT_SECRET": secrets.token_urlsafe(24),
-                    "LINKZOOM_ZOOM_WEBHOOK_SECRET": secrets.token_urlsafe(24),
-                    "LINKZOOM_ZOOM_OAUTH_URL": sandbox_url,
-                    "LINKZOOM_ZOOM_API_URL": sandbox_url + "/v2",
-                    "LINKZOOM_ZOOM_DAILY_WRITE_LIMIT": NO_LIMIT,
-                    "LINKZOOM_SANDBOX_DAILY_WRITE_LIMIT": NO_LIMIT,
-                    "LINKZOOM_LOG_LEVEL": "WARNING",
-                }
+            env = service_env(
+                database_url=database_url,
+                sandbox_url=sandbox_url,
+                var_dir=tmp / "var",
+                client_id="calendar-bench",
+                public_url=linkzoom_url,
             )
             me = str(Path(__file__).resolve())
             processes["sandbox"] = Process(

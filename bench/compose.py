@@ -37,6 +37,7 @@ import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.environment import service_env
 from bench.forwarder import create_body
 from bench.loadgen import Slice, Target, percentile, run_slice
 from linkzoom.features import set_zoom_enabled
@@ -44,11 +45,9 @@ from linkzoom.identity.users import add_local
 from linkzoom.store import migrate
 from linkzoom.store.db import create_engine, session_factory, transaction
 from tests.support.consent_http import link_zoom
-from tests.support.keys import new_keyring
-from tests.support.processes import Process, free_port, linkzoom_command, python_env
+from tests.support.processes import Process, free_port, linkzoom_command
 
 PASSWORD = "bench-password-1"
-NO_LIMIT = "10000000"  # daily create/update cap, raised for the run (Zoom's is 100)
 COMPOSE = "/api/v1/compose/meetings"
 REQUEST = {"topic": "Budget review", "timezone": "Europe/Berlin"}
 THROUGHPUT_TARGET = 0.8
@@ -142,21 +141,14 @@ def stack(kind: str, args: argparse.Namespace) -> Iterator[Stack]:
             sandbox_url = f"http://127.0.0.1:{sandbox_port}"
             service_url = f"http://127.0.0.1:{service_port}"
             client_secret = secrets.token_urlsafe(24)
-            env = python_env(
-                {
-                    "LINKZOOM_DATABASE_URL": database_url,
-                    "LINKZOOM_PUBLIC_URL": service_url,
-                    "LINKZOOM_KEYS": new_keyring(),
-                    "LINKZOOM_VAR_DIR": str(tmp / "var"),
-                    "LINKZOOM_ZOOM_CLIENT_ID": "bench-client",
-                    "LINKZOOM_ZOOM_CLIENT_SECRET": client_secret,
-                    "LINKZOOM_ZOOM_WEBHOOK_SECRET": secrets.token_urlsafe(24),
-                    "LINKZOOM_ZOOM_OAUTH_URL": sandbox_url,
-                    "LINKZOOM_ZOOM_API_URL": sandbox_url + "/v2",
-                    "LINKZOOM_ZOOM_DAILY_WRITE_LIMIT": NO_LIMIT,
-                    "LINKZOOM_SANDBOX_DAILY_WRITE_LIMIT": NO_LIMIT,
-                    "LINKZOOM_LOG_LEVEL": args.log_level,
-                }
+            env = service_env(
+                database_url=database_url,
+                sandbox_url=sandbox_url,
+                var_dir=tmp / "var",
+                client_id="bench-client",
+                client_secret=client_secret,
+                public_url=service_url,
+                log_level=args.log_level,
             )
             processes.append(
                 Process(

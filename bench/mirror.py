@@ -43,19 +43,18 @@ from sqlalchemy import create_engine, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.environment import service_env
 from linkzoom.features import set_zoom_enabled
 from linkzoom.identity.users import add_local
 from linkzoom.store import migrate
 from linkzoom.store.db import create_engine as create_async_engine
 from linkzoom.store.db import driver_url, session_factory, transaction
 from tests.support.consent_http import link_zoom
-from tests.support.keys import new_keyring
-from tests.support.processes import Process, free_port, linkzoom_command, python_env
+from tests.support.processes import Process, free_port, linkzoom_command
 
 PRO_QPS = "light=30,medium=20,heavy=10"
 LIGHT_BUDGET = 30
 PASSWORD = "mirror-password-1"
-NO_LIMIT = "10000000"
 BURST = 5
 PATH = "/api/v1/calendar/events/{key}/zoom"
 
@@ -132,22 +131,13 @@ def stack(pg_url: str, names: list[str]) -> Iterator[Stack]:
         sandbox_port, service_port = free_port(), free_port()
         sandbox_url = f"http://127.0.0.1:{sandbox_port}"
         service_url = f"http://127.0.0.1:{service_port}"
-        env = python_env(
-            {
-                "LINKZOOM_DATABASE_URL": database_url,
-                "LINKZOOM_PUBLIC_URL": service_url,
-                "LINKZOOM_KEYS": new_keyring(),
-                "LINKZOOM_VAR_DIR": str(tmp / "var"),
-                "LINKZOOM_ZOOM_CLIENT_ID": "mirror-bench",
-                "LINKZOOM_ZOOM_CLIENT_SECRET": secrets.token_urlsafe(24),
-                "LINKZOOM_ZOOM_WEBHOOK_SECRET": secrets.token_urlsafe(24),
-                "LINKZOOM_ZOOM_OAUTH_URL": sandbox_url,
-                "LINKZOOM_ZOOM_API_URL": sandbox_url + "/v2",
-                "LINKZOOM_ZOOM_DAILY_WRITE_LIMIT": NO_LIMIT,
-                "LINKZOOM_SANDBOX_DAILY_WRITE_LIMIT": NO_LIMIT,
-                "LINKZOOM_SANDBOX_QPS": PRO_QPS,
-                "LINKZOOM_LOG_LEVEL": "WARNING",
-            }
+        env = service_env(
+            database_url=database_url,
+            sandbox_url=sandbox_url,
+            var_dir=tmp / "var",
+            client_id="mirror-bench",
+            public_url=service_url,
+            SANDBOX_QPS=PRO_QPS,
         )
         built = Stack(
             tmp=tmp,

@@ -28,14 +28,14 @@ from sqlalchemy import create_engine, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.environment import service_env
 from linkzoom.features import set_zoom_enabled
 from linkzoom.identity.users import add_local
 from linkzoom.store import migrate
 from linkzoom.store.db import create_engine as create_async_engine
 from linkzoom.store.db import driver_url, session_factory, transaction
 from tests.support.consent_http import link_zoom
-from tests.support.keys import new_keyring
-from tests.support.processes import Process, free_port, linkzoom_command, python_env
+from tests.support.processes import Process, free_port, linkzoom_command
 
 PASSWORD = "storm-password-1"
 
@@ -101,18 +101,12 @@ def main() -> int:
         service_ports = [free_port(), free_port()]
         sandbox_port = free_port()
         sandbox_url = f"http://127.0.0.1:{sandbox_port}"
-        env = python_env(
-            {
-                "LINKZOOM_DATABASE_URL": database_url,
-                "LINKZOOM_KEYS": new_keyring(),
-                "LINKZOOM_VAR_DIR": str(tmp),
-                "LINKZOOM_ZOOM_CLIENT_ID": "storm-client",
-                "LINKZOOM_ZOOM_CLIENT_SECRET": secrets.token_urlsafe(24),
-                "LINKZOOM_ZOOM_WEBHOOK_SECRET": secrets.token_urlsafe(24),
-                "LINKZOOM_ZOOM_OAUTH_URL": sandbox_url,
-                "LINKZOOM_ZOOM_API_URL": sandbox_url + "/v2",
-                "LINKZOOM_LOG_LEVEL": "WARNING",
-            }
+        env = service_env(
+            database_url=database_url,
+            sandbox_url=sandbox_url,
+            var_dir=tmp,
+            client_id="storm-client",
+            write_limits=True,
         )
         processes.append(
             Process(
@@ -126,12 +120,12 @@ def main() -> int:
         urls = []
         for port in service_ports:
             url = f"http://127.0.0.1:{port}"
-            service_env = env | {"LINKZOOM_PUBLIC_URL": f"http://127.0.0.1:{service_ports[0]}"}
+            api_env = env | {"LINKZOOM_PUBLIC_URL": f"http://127.0.0.1:{service_ports[0]}"}
             processes.append(
                 Process(
                     f"service-{port}",
                     linkzoom_command("run", "--port", str(port)),
-                    service_env,
+                    api_env,
                     tmp / f"service-{port}.log",
                     url + "/readyz",
                 ).start()

@@ -32,7 +32,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import secrets
 import shutil
 import statistics
 import sys
@@ -50,15 +49,15 @@ import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.compose import NO_LIMIT, cpu_seconds, database
+from bench.compose import cpu_seconds, database
+from bench.environment import service_env
 from bench.loadgen import Call, MixedSlice, percentile, run_mixed
 from linkzoom.features import set_zoom_enabled
 from linkzoom.identity.users import add_local
 from linkzoom.store import migrate
 from linkzoom.store.db import create_engine, session_factory, transaction
 from tests.support.consent_http import link_zoom
-from tests.support.keys import new_keyring
-from tests.support.processes import Process, free_port, linkzoom_command, python_env
+from tests.support.processes import Process, free_port, linkzoom_command
 
 PASSWORD = "scale-password-1"
 EVENTS = 8  # per linked user
@@ -174,21 +173,12 @@ def stack(args: argparse.Namespace) -> Iterator[Stack]:
             asyncio.run(seed_users(database_url, args.users))
             sandbox_url = f"http://127.0.0.1:{free_port()}"
             ports = [free_port(), free_port()]
-            env = python_env(
-                {
-                    "LINKZOOM_DATABASE_URL": database_url,
-                    "LINKZOOM_PUBLIC_URL": f"http://127.0.0.1:{ports[0]}",
-                    "LINKZOOM_KEYS": new_keyring(),
-                    "LINKZOOM_VAR_DIR": str(tmp / "var"),
-                    "LINKZOOM_ZOOM_CLIENT_ID": "scale-bench",
-                    "LINKZOOM_ZOOM_CLIENT_SECRET": secrets.token_urlsafe(24),
-                    "LINKZOOM_ZOOM_WEBHOOK_SECRET": secrets.token_urlsafe(24),
-                    "LINKZOOM_ZOOM_OAUTH_URL": sandbox_url,
-                    "LINKZOOM_ZOOM_API_URL": sandbox_url + "/v2",
-                    "LINKZOOM_ZOOM_DAILY_WRITE_LIMIT": NO_LIMIT,
-                    "LINKZOOM_SANDBOX_DAILY_WRITE_LIMIT": NO_LIMIT,
-                    "LINKZOOM_LOG_LEVEL": "WARNING",
-                }
+            env = service_env(
+                database_url=database_url,
+                sandbox_url=sandbox_url,
+                var_dir=tmp / "var",
+                client_id="scale-bench",
+                public_url=f"http://127.0.0.1:{ports[0]}",
             )
             built = Stack(
                 tmp=tmp,
