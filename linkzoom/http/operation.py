@@ -92,4 +92,3 @@ ZOOM_CALLS = (
 )
 
 NO_STORE = ("Cache-Control",)
-NO_STORE = ("Cache-Control",)
