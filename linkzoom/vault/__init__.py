@@ -1,1 +1,2 @@
-"""Encrypted per-user preferences (the ``Zoom``/``oauth`` grant and more), key ring, rotation."""
+"""Sealing at rest: the key ring, sealed settings and per-user preferences, rotation; the Zoom
+grant's lifecycle built on them is :mod:`linkzoom.grant`."""
