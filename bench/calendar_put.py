@@ -39,6 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.compose import cpu_seconds, database, link, seed
 from bench.environment import service_env
 from bench.loadgen import Call, MixedSlice, percentile, run_mixed
+from bench.mirror import serve_api  # linkzoom without its reconciler
 from linkzoom.store import migrate
 from tests.support.processes import Process, free_port, linkzoom_command
 
@@ -55,17 +56,6 @@ def event(client: int, moved: bool) -> dict[str, Any]:
         "end": (start + timedelta(minutes=45)).isoformat(),
         "timezone": "Europe/Berlin",
     }
-
-
-def serve_api(port: int) -> None:
-    """linkzoom's app without its reconciler."""
-    import uvicorn
-
-    from linkzoom.app import create_app
-    from linkzoom.config import load_settings
-
-    app = create_app(load_settings(), with_worker=False)
-    uvicorn.run(app, host="127.0.0.1", port=port, log_config=None, access_log=False)
 
 
 def serve_bare(port: int, database_url: str, tokens_file: Path) -> None:

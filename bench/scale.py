@@ -49,7 +49,7 @@ import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.compose import cpu_seconds, database
+from bench.compose import cpu_seconds, database, rss_mib
 from bench.environment import service_env
 from bench.loadgen import Call, MixedSlice, percentile, run_mixed
 from linkzoom.features import set_zoom_enabled
@@ -94,7 +94,7 @@ async def seed_users(database_url: str, users: int) -> None:
         await add_local(session, username=username(0), password=PASSWORD, now=now)
         await set_zoom_enabled(session, True, now=now)
     await engine.dispose()
-    with psycopg.connect(plain(database_url), autocommit=True) as db:
+    with psycopg.connect(database_url, autocommit=True) as db:
         columns = [
             row[0]
             for row in db.execute(
@@ -112,15 +112,10 @@ async def seed_users(database_url: str, users: int) -> None:
         )
 
 
-def plain(database_url: str) -> str:
-    """The libpq form of a SQLAlchemy URL (``postgresql+psycopg://`` → ``postgresql://``)."""
-    return "postgresql://" + database_url.split("://", 1)[1]
-
-
 def seed_bindings(database_url: str, total: int) -> int:
     """Copies of the linked users' (synced) bindings for the unlinked users, up to ``total``
     rows in all; the number added."""
-    with psycopg.connect(plain(database_url), autocommit=True) as db:
+    with psycopg.connect(database_url, autocommit=True) as db:
         have = db.execute("SELECT count(*) FROM calendar_bindings").fetchone()
         assert have is not None
         missing = total - int(have[0])
@@ -266,7 +261,7 @@ def put_events(s: Stack, tokens: list[str], *, moved: int) -> None:
 
 def backlog(s: Stack) -> int:
     """Bindings the reconcilers still have to bring in step with Zoom."""
-    with psycopg.connect(plain(s.database_url)) as db:
+    with psycopg.connect(s.database_url) as db:
         row = db.execute(
             "SELECT count(*) FROM calendar_bindings "
             "WHERE status != 'synced' OR due_at IS NOT NULL OR in_doubt IS NOT NULL"
@@ -320,15 +315,8 @@ def plans(tokens: list[str], urls: list[str]) -> list[tuple[str, list[Call]]]:
     return result
 
 
-def rss_mib(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
-
-
 def database_size(s: Stack) -> tuple[int, dict[str, int]]:
-    with psycopg.connect(plain(s.database_url)) as db:
+    with psycopg.connect(s.database_url) as db:
         total = db.execute("SELECT pg_database_size(current_database())").fetchone()
         tables = db.execute(
             "SELECT relname, pg_total_relation_size(relid) FROM pg_stat_user_tables "
@@ -356,7 +344,7 @@ def main() -> int:
         put_events(s, tokens, moved=0)
         first = wait_drained(s) + (time.monotonic() - made)
         added = seed_bindings(s.database_url, args.bindings)
-        with psycopg.connect(plain(s.database_url), autocommit=True) as db:
+        with psycopg.connect(s.database_url, autocommit=True) as db:
             db.execute("ANALYZE")
         print(
             f"seeded {args.users:,} users, {args.clients} linked; "
