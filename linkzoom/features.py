@@ -13,13 +13,15 @@ from linkzoom.store.models import AppSetting
 ZOOM_ENABLED = "zoom.enabled"
 
 
-def zoom_switch() -> ScalarSelect[str]:
-    """The switch's stored value as a subquery, for a caller to read with its own statement."""
-    return select(AppSetting.value).where(AppSetting.key == ZOOM_ENABLED).scalar_subquery()
+# The switch's stored value as a subquery, for a caller to read with its own statement (built
+# once: the statements that read it are compiled once, see linkzoom.store.programs).
+ZOOM_SWITCH: ScalarSelect[str] = (
+    select(AppSetting.value).where(AppSetting.key == ZOOM_ENABLED).scalar_subquery()
+)
 
 
 async def zoom_enabled(session: AsyncSession) -> bool:
-    return await session.scalar(select(zoom_switch())) == "true"
+    return await session.scalar(select(ZOOM_SWITCH)) == "true"
 
 
 def check_zoom_enabled(value: str | None) -> None:
@@ -29,7 +31,7 @@ def check_zoom_enabled(value: str | None) -> None:
 
 
 async def require_zoom_enabled(session: AsyncSession) -> None:
-    check_zoom_enabled(await session.scalar(select(zoom_switch())))
+    check_zoom_enabled(await session.scalar(select(ZOOM_SWITCH)))
 
 
 async def set_zoom_enabled(session: AsyncSession, enabled: bool, *, now: datetime) -> bool:

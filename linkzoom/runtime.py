@@ -24,6 +24,7 @@ from linkzoom.identity.ldap import LdapDirectory
 from linkzoom.identity.login import Authenticator
 from linkzoom.metrics import Metrics
 from linkzoom.store.db import SessionFactory, create_engine, session_factory
+from linkzoom.store.runners import ProgramRunner, open_runner
 from linkzoom.vault.keyring import KeySource
 from linkzoom.vault.seal import Sealer
 from linkzoom.zoom.app_credentials import ZoomApp, ZoomApps
@@ -44,6 +45,8 @@ class Runtime:
     clock: Clock
     engine: AsyncEngine
     sessions: SessionFactory
+    # The request path's transactions, on the lean drivers (linkzoom.store.runners).
+    programs: ProgramRunner
     keys: KeySource
     sealer: Sealer
     http: httpx.AsyncClient
@@ -86,6 +89,7 @@ async def open_runtime(
 ) -> AsyncIterator[Runtime]:
     engine = create_engine(settings.database_url)
     sessions = session_factory(engine)
+    programs = open_runner(settings.database_url, sessions)
     keys = KeySource(settings)
     sealer = Sealer(keys)
     async with http_client(settings) as http:
@@ -119,6 +123,7 @@ async def open_runtime(
             clock=clock,
             engine=engine,
             sessions=sessions,
+            programs=programs,
             keys=keys,
             sealer=sealer,
             http=http,
@@ -127,6 +132,7 @@ async def open_runtime(
             tokens=tokens,
             meetings=ZoomMeetings(
                 sessions,
+                programs,
                 zoom,
                 tokens,
                 clock=clock,
@@ -161,4 +167,5 @@ async def open_runtime(
             reloader.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await reloader
+            await programs.close()
             await engine.dispose()

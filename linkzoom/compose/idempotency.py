@@ -21,12 +21,13 @@ import json
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from linkzoom.compose.models import ComposedMeeting, ComposeOrder, Keyed
 from linkzoom.problems import IdempotencyKeyInUse, NotFound, ValidationFailed
 from linkzoom.store.compose_tables import ComposeMeeting
+from linkzoom.store.programs import Program, Statement
 from linkzoom.vault.seal import Sealer, preference_context
 from linkzoom.zoom.invitation import Invitation
 
@@ -54,42 +55,43 @@ def _context(user_id: int, row_id: str) -> bytes:
     return preference_context(user_id, "linkzoom.compose", f"answer/{row_id}")
 
 
-async def earlier(
-    session: AsyncSession, sealer: Sealer, *, user_id: int, keyed: Keyed
-) -> ComposedMeeting:
-    """The first answer for this key (the insert found it taken), or the problem to answer."""
-    row = await session.scalar(
-        select(ComposeMeeting).where(
-            ComposeMeeting.user_id == user_id,
-            ComposeMeeting.idempotency_key_hash == keyed.key_hash,
-        )
+_T = ComposeMeeting.__table__.c
+_EARLIER = Statement(
+    select(_T.id, _T.state, _T.request_digest, _T.answer_key_id, _T.sealed_answer).where(
+        _T.user_id == bindparam("user_id"), _T.idempotency_key_hash == bindparam("key_hash")
     )
+)
+_KEEP = Statement(
+    update(ComposeMeeting)
+    .where(_T.id == bindparam("row_id"))
+    .values(answer_key_id=bindparam("kid"), sealed_answer=bindparam("sealed"))
+)
+
+
+def earlier(sealer: Sealer, *, user_id: int, keyed: Keyed) -> Program[ComposedMeeting]:
+    """The first answer for this key (the insert found it taken), or the problem to answer."""
+    row = (yield _EARLIER(user_id=user_id, key_hash=keyed.key_hash)).first()
     if row is None:  # released between our insert and this read: the client may retry
         raise IdempotencyKeyInUse("The first request with this Idempotency-Key just ended.")
-    if row.request_digest != keyed.request_digest:
+    row_id, state, request_digest, answer_key_id, sealed_answer = row
+    if request_digest != keyed.request_digest:
         raise ValidationFailed.one(
             HEADER, "was already used for a different request; send a new key"
         )
-    if row.sealed_answer is None or row.answer_key_id is None:
-        if row.state == "creating":
+    if sealed_answer is None or answer_key_id is None:
+        if state == "creating":
             raise IdempotencyKeyInUse(
                 "The first request with this Idempotency-Key is still being answered."
             )
         raise NotFound("The meeting this Idempotency-Key created was discarded.")
-    if row.state != "active":
+    if state != "active":
         raise NotFound("The meeting this Idempotency-Key created was discarded.")
-    return _opened(sealer.open(row.answer_key_id, row.sealed_answer, _context(user_id, row.id)))
+    return _opened(sealer.open(answer_key_id, sealed_answer, _context(user_id, row_id)))
 
 
-async def keep_answer(
-    session: AsyncSession, sealer: Sealer, *, user_id: int, answer: ComposedMeeting
-) -> None:
+def keeping_answer(sealer: Sealer, *, user_id: int, answer: ComposedMeeting) -> Program[None]:
     kid, sealed = sealer.seal(_sealable(answer), _context(user_id, answer.id))
-    await session.execute(
-        update(ComposeMeeting)
-        .where(ComposeMeeting.id == answer.id)
-        .values(answer_key_id=kid, sealed_answer=sealed)
-    )
+    yield _KEEP(row_id=answer.id, kid=kid, sealed=sealed)
 
 
 async def release(session: AsyncSession, *, row_id: str) -> None:

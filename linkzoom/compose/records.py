@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from linkzoom.compose.models import Attempt, Keyed, MeetingPlan
 from linkzoom.store.compose_tables import ComposeMeeting
-from linkzoom.store.db import dialect_insert
+from linkzoom.store.programs import Program, Statement, run_in_session
 from linkzoom.store.types import TZDateTime
 from linkzoom.zoom.models import Meeting
 
@@ -27,11 +27,33 @@ _ROW_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 CREATING, ACTIVE, DELETED, GONE = "creating", "active", "deleted", "gone"
 ORPHANED, ABANDONED = "orphaned", "abandoned"
 
-# The two writes of every compose, built once as Core statements on the table: they skip the
-# ORM's unit of work and the per-call statement building (small, but paid on every compose).
+# The two writes of every compose, built once as Core statements on the table and compiled
+# once per dialect (linkzoom.store.programs): no ORM unit of work, no per-call building.
 _TABLE = cast(Table, ComposeMeeting.__table__)
-_INSERT_ATTEMPT = insert(_TABLE)
-_CONFIRM = (
+_ATTEMPT_COLUMNS = (
+    "id",
+    "user_id",
+    "origin",
+    "state",
+    "topic",
+    "start_time",
+    "duration_minutes",
+    "timezone",
+    "attempted_at",
+)
+_INSERT_ATTEMPT = Statement(insert(_TABLE).values({c: bindparam(c) for c in _ATTEMPT_COLUMNS}))
+# With an Idempotency-Key: nothing written (no row returned) when the user has used the key.
+_INSERT_KEYED_ATTEMPT = Statement.upsert(
+    lambda insert: (
+        insert(_TABLE)
+        .values(
+            {c: bindparam(c) for c in (*_ATTEMPT_COLUMNS, "idempotency_key_hash", "request_digest")}
+        )
+        .on_conflict_do_nothing(index_elements=["user_id", "idempotency_key_hash"])
+        .returning(_TABLE.c.id)
+    )
+)
+_CONFIRM = Statement(
     update(_TABLE)
     .where(_TABLE.c.id == bindparam("row_id"), _TABLE.c.state == CREATING)
     .values(
@@ -63,15 +85,14 @@ class Record:
     sent_at: datetime | None
 
 
-async def add_attempt(
-    session: AsyncSession,
+def adding_attempt(
     *,
     row_id: str,
     user_id: int,
     plan: MeetingPlan,
     now: datetime,
     keyed: Keyed | None = None,
-) -> Attempt | None:
+) -> Program[Attempt | None]:
     """Write down a create before it is sent, so a lost answer can be found again (also when
     this process dies while Zoom is working on it). With an ``Idempotency-Key``: ``None``, and
     nothing written, when the user already has an attempt with that key."""
@@ -87,16 +108,10 @@ async def add_attempt(
         "attempted_at": now,
     }
     if keyed is None:
-        await session.execute(_INSERT_ATTEMPT, values)
+        yield _INSERT_ATTEMPT(**values)
     else:
-        inserted = await session.execute(
-            dialect_insert(session)(_TABLE)
-            .values(
-                values
-                | {"idempotency_key_hash": keyed.key_hash, "request_digest": keyed.request_digest}
-            )
-            .on_conflict_do_nothing(index_elements=["user_id", "idempotency_key_hash"])
-            .returning(_TABLE.c.id)
+        inserted = yield _INSERT_KEYED_ATTEMPT(
+            **values, idempotency_key_hash=keyed.key_hash, request_digest=keyed.request_digest
         )
         if inserted.first() is None:
             return None
@@ -105,22 +120,23 @@ async def add_attempt(
     )
 
 
-async def confirm(session: AsyncSession, *, row_id: str, meeting: Meeting, now: datetime) -> bool:
+def confirming(*, row_id: str, meeting: Meeting, now: datetime) -> Program[bool]:
     """``creating`` → ``active`` with Zoom's answer; ``False`` if the attempt was settled first.
     What Zoom left out (start, duration, zone) keeps the value that was sent."""
-    result = await session.execute(
-        _CONFIRM,
-        {
-            "row_id": row_id,
-            "new_zoom_id": meeting.id,
-            "new_join_url": meeting.join_url,
-            "new_created_at": now,
-            "new_start_time": meeting.start_time,
-            "new_duration": meeting.duration,
-            "new_timezone": meeting.timezone,
-        },
+    result = yield _CONFIRM(
+        row_id=row_id,
+        new_zoom_id=meeting.id,
+        new_join_url=meeting.join_url,
+        new_created_at=now,
+        new_start_time=meeting.start_time,
+        new_duration=meeting.duration,
+        new_timezone=meeting.timezone,
     )
-    return bool(getattr(result, "rowcount", 0))
+    return result.rowcount > 0
+
+
+async def confirm(session: AsyncSession, *, row_id: str, meeting: Meeting, now: datetime) -> bool:
+    return await run_in_session(session, confirming(row_id=row_id, meeting=meeting, now=now))
 
 
 async def forget_attempt(session: AsyncSession, *, row_id: str) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from linkzoom.clock import Clock
@@ -33,6 +34,8 @@ from linkzoom.problems import (
 from linkzoom.runtime import Runtime
 from linkzoom.store.db import SessionFactory, transaction
 from linkzoom.store.models import User
+from linkzoom.store.programs import Program
+from linkzoom.store.runners import ProgramRunner
 from linkzoom.vault.seal import Sealer
 from linkzoom.zoom import invitation, meeting_defaults
 from linkzoom.zoom.models import Meeting, MeetingRequest
@@ -46,10 +49,20 @@ MEETING_STARTED = 3000
 SETTLE_TIMEOUTS = 3
 
 
+@dataclass(frozen=True, kw_only=True)
+class _Started:
+    """What the transaction before Zoom is called leaves for the call."""
+
+    attempt: Attempt
+    plan: MeetingPlan
+    admitted: object
+
+
 class ComposeService:
     def __init__(
         self,
         sessions: SessionFactory,
+        programs: ProgramRunner,
         zoom: ZoomMeetingsPort,
         *,
         clock: Clock,
@@ -57,6 +70,7 @@ class ComposeService:
         sealer: Sealer,
     ) -> None:
         self._sessions = sessions
+        self._programs = programs
         self._sealer = sealer
         self._zoom = zoom
         self._clock = clock
@@ -74,6 +88,7 @@ class ComposeService:
         )
         return cls(
             runtime.sessions,
+            runtime.programs,
             runtime.meetings,
             clock=runtime.clock,
             lost=lost,
@@ -90,37 +105,14 @@ class ComposeService:
         """Create the meeting, record it, and build its invitation. A repeat of an
         ``idempotency_key`` answers what its first request did (:mod:`.idempotency`)."""
         keyed = idempotency.keyed(idempotency_key, order)
-        now = self._clock()
-        # One transaction before Zoom is called: the defaults, the attempt written down (so a
-        # lost answer can be found), then the grant checked and today's write counted. A
-        # refusal there (409, 429) rolls the attempt back with it; a repeated key answers
-        # before anything is counted.
-        async with transaction(self._sessions) as session:
-            defaults = await meeting_defaults.load(session)
-            plan = meeting_plan(
-                order,
-                defaults=defaults,
-                display_name=user.display_name,
-                profile_timezone=user.timezone,
-                now=now,
-                passcode=new_passcode(),
-            )
-            attempt = await records.add_attempt(
-                session,
-                row_id=secrets.token_urlsafe(16),
-                user_id=user.id,
-                plan=plan,
-                now=now,
-                keyed=keyed,
-            )
-            if attempt is None and keyed is not None:
-                return await idempotency.earlier(
-                    session, self._sealer, user_id=user.id, keyed=keyed
-                )
-            admitted = await self._zoom.admit_write(session, user.id)
-        assert attempt is not None
+        started = await self._programs.run(self._starting(user, order, keyed))
+        if isinstance(started, ComposedMeeting):
+            return started
+        attempt, plan = started.attempt, started.plan
         try:
-            meeting = await self._zoom.create(user.id, plan.zoom_request(), admitted=admitted)
+            meeting = await self._zoom.create(
+                user.id, plan.zoom_request(), admitted=started.admitted
+            )
         except Problem as exc:
             if _refused(exc):
                 async with transaction(self._sessions) as session:
@@ -136,20 +128,12 @@ class ComposeService:
                 ) from exc
             composed = _composed(attempt.id, recovered, plan=plan, host=user)
             if keyed is not None:
-                async with transaction(self._sessions) as session:
-                    await idempotency.keep_answer(
-                        session, self._sealer, user_id=user.id, answer=composed
-                    )
+                await self._programs.run(
+                    idempotency.keeping_answer(self._sealer, user_id=user.id, answer=composed)
+                )
             return composed
         composed = _composed(attempt.id, meeting, plan=plan, host=user)
-        async with transaction(self._sessions) as session:
-            confirmed = await records.confirm(
-                session, row_id=attempt.id, meeting=meeting, now=self._clock()
-            )
-            if confirmed and keyed is not None:
-                await idempotency.keep_answer(
-                    session, self._sealer, user_id=user.id, answer=composed
-                )
+        confirmed = await self._programs.run(self._confirming(user, meeting, composed, keyed))
         if not confirmed:
             # Zoom answered after the attempt was settled as lost (slower than three
             # timeouts): the user is told it failed, so the meeting must not stay behind.
@@ -160,6 +144,43 @@ class ComposeService:
             )
         log.info("compose meeting created", extra={"zoom_meeting_id": meeting.id})
         return composed
+
+    def _starting(
+        self, user: User, order: ComposeOrder, keyed: Keyed | None
+    ) -> Program[_Started | ComposedMeeting]:
+        """The one transaction before Zoom is called: the defaults, the attempt written down
+        (so a lost answer can be found), then the grant checked and today's write counted. A
+        refusal there (409, 429) rolls the attempt back with it; a repeated key answers before
+        anything is counted."""
+        now = self._clock()
+        defaults = yield from meeting_defaults.loading()
+        plan = meeting_plan(
+            order,
+            defaults=defaults,
+            display_name=user.display_name,
+            profile_timezone=user.timezone,
+            now=now,
+            passcode=new_passcode(),
+        )
+        attempt = yield from records.adding_attempt(
+            row_id=secrets.token_urlsafe(16), user_id=user.id, plan=plan, now=now, keyed=keyed
+        )
+        if attempt is None:
+            assert keyed is not None
+            return (yield from idempotency.earlier(self._sealer, user_id=user.id, keyed=keyed))
+        admitted = yield from self._zoom.admitting_write(user.id)
+        return _Started(attempt=attempt, plan=plan, admitted=admitted)
+
+    def _confirming(
+        self, user: User, meeting: Meeting, composed: ComposedMeeting, keyed: Keyed | None
+    ) -> Program[bool]:
+        """Zoom's answer recorded, and kept for a repeat of the key."""
+        confirmed = yield from records.confirming(
+            row_id=composed.id, meeting=meeting, now=self._clock()
+        )
+        if confirmed and keyed is not None:
+            yield from idempotency.keeping_answer(self._sealer, user_id=user.id, answer=composed)
+        return confirmed
 
     async def _release(self, attempt: Attempt, keyed: Keyed | None) -> None:
         if keyed is not None:

@@ -6,15 +6,15 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Protocol
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
+from linkzoom.store.programs import Program
 from linkzoom.zoom.models import Meeting, MeetingRequest, MeetingSummary
 
 
 class ZoomMeetingsPort(Protocol):
-    async def admit_write(self, session: AsyncSession, user_id: int) -> object:
-        """Check the user's grant and count today's write in the caller's transaction; what
-        it returns is handed to :meth:`create`, which then skips doing both itself."""
+    def admitting_write(self, user_id: int) -> Program[object]:
+        """Check the user's grant and count today's write, as part of the caller's program
+        (its transaction); what it returns is handed to :meth:`create`, which then skips doing
+        both itself."""
         ...
 
     async def create(

@@ -60,6 +60,7 @@ from linkzoom.problems import (
     ZoomNotLinked,
 )
 from linkzoom.store.db import SessionFactory, transaction
+from linkzoom.store.programs import Program, run_in_session
 from linkzoom.vault import preferences
 from linkzoom.vault.seal import Sealer
 from linkzoom.zoom.auth import ZoomBearerAuth
@@ -171,9 +172,13 @@ class TokenRefresher:
     async def usable_grant(
         self, session: AsyncSession, user_id: int, *, touch: bool = True
     ) -> GrantState:
-        """The user's grant, read in the caller's transaction; raises when it cannot be used
-        (not linked, broken, or past the yearly reauthorization)."""
-        state = await grant_store.load(session, self._sealer, user_id=user_id)
+        """:meth:`using_grant` in the caller's session."""
+        return await run_in_session(session, self.using_grant(user_id, touch=touch))
+
+    def using_grant(self, user_id: int, *, touch: bool = True) -> Program[GrantState]:
+        """The user's grant; raises when it cannot be used (not linked, broken, or past the
+        yearly reauthorization)."""
+        state = yield from grant_store.loading(self._sealer, user_id=user_id)
         now = self._clock()
         if state is None:
             raise ZoomNotLinked("Connect your Zoom account first.", user_id=user_id)
@@ -188,11 +193,8 @@ class TokenRefresher:
                 user_id=user_id,
             )
         if touch:
-            await preferences.touch(
-                session,
-                preference_id=state.preference_id,
-                last_used_at=state.last_used_at,
-                now=now,
+            yield from preferences.touching(
+                preference_id=state.preference_id, last_used_at=state.last_used_at, now=now
             )
         return state
 

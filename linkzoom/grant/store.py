@@ -9,11 +9,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from linkzoom.store.grant_tables import ZoomGrant
 from linkzoom.store.models import Preference
+from linkzoom.store.programs import Program, Statement, run_in_session
 from linkzoom.vault import preferences
 from linkzoom.vault.seal import Sealer
 from linkzoom.zoom.models import TokenSet, ZoomUser
@@ -44,34 +45,77 @@ def _payload(tokens: TokenSet) -> dict[str, str]:
     return {"access_token": tokens.access_token, "refresh_token": tokens.refresh_token}
 
 
-async def load(session: AsyncSession, sealer: Sealer, *, user_id: int) -> GrantState | None:
-    found = (
-        await session.execute(
-            select(ZoomGrant, Preference)
-            .join(Preference, Preference.id == ZoomGrant.preference_id)
-            .where(ZoomGrant.user_id == user_id)
-        )
-    ).one_or_none()
+_G = ZoomGrant.__table__.c
+_P = Preference.__table__.c
+# Every Zoom call reads it (compose, calendar): the grant's facts and its sealed tokens in one
+# indexed join, a statement compiled once (linkzoom.store.programs).
+_LOAD = Statement(
+    select(
+        _P.id,
+        _P.version,
+        _P.key_id,
+        _P.ciphertext,
+        _P.resource,
+        _P.tag,
+        _P.last_used_at,
+        _G.access_expires_at,
+        _G.refreshed_at,
+        _G.authorized_at,
+        _G.reauthorize_by,
+        _G.broken_at,
+        _G.zoom_user_id,
+        _G.zoom_account_id,
+        _G.account_email,
+    )
+    .join_from(ZoomGrant.__table__, Preference.__table__, _P.id == _G.preference_id)
+    .where(_G.user_id == bindparam("user_id"))
+)
+
+
+def loading(sealer: Sealer, *, user_id: int) -> Program[GrantState | None]:
+    found = (yield _LOAD(user_id=user_id)).first()
     if found is None:
         return None
-    grant, row = found
-    secret = preferences.open_row(sealer, row)
+    (
+        preference_id,
+        version,
+        key_id,
+        ciphertext,
+        resource,
+        tag,
+        last_used_at,
+        access_expires_at,
+        refreshed_at,
+        authorized_at,
+        reauthorize_by,
+        broken_at,
+        zoom_user_id,
+        zoom_account_id,
+        account_email,
+    ) = found
+    secret = preferences.open_sealed(
+        sealer, user_id=user_id, resource=resource, tag=tag, key_id=key_id, ciphertext=ciphertext
+    )
     return GrantState(
         user_id=user_id,
-        preference_id=row.id,
-        version=row.version,
+        preference_id=preference_id,
+        version=version,
         access_token=secret["access_token"],
         refresh_token=secret["refresh_token"],
-        access_expires_at=grant.access_expires_at,
-        refreshed_at=grant.refreshed_at,
-        authorized_at=grant.authorized_at,
-        reauthorize_by=grant.reauthorize_by,
-        broken_at=grant.broken_at,
-        zoom_user_id=grant.zoom_user_id,
-        zoom_account_id=grant.zoom_account_id,
-        account_email=grant.account_email,
-        last_used_at=row.last_used_at,
+        access_expires_at=access_expires_at,
+        refreshed_at=refreshed_at,
+        authorized_at=authorized_at,
+        reauthorize_by=reauthorize_by,
+        broken_at=broken_at,
+        zoom_user_id=zoom_user_id,
+        zoom_account_id=zoom_account_id,
+        account_email=account_email,
+        last_used_at=last_used_at,
     )
+
+
+async def load(session: AsyncSession, sealer: Sealer, *, user_id: int) -> GrantState | None:
+    return await run_in_session(session, loading(sealer, user_id=user_id))
 
 
 async def store_new(

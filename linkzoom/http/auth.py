@@ -9,7 +9,6 @@ from starlette.requests import Request
 from linkzoom import features
 from linkzoom.identity import device_sessions
 from linkzoom.problems import NotAuthenticated
-from linkzoom.store.db import transaction
 from linkzoom.store.models import DeviceSession, User
 
 
@@ -31,13 +30,11 @@ async def api_caller(request: Request, *, zoom_feature: bool = False) -> Caller:
     enabled Zoom (403 ``feature-disabled``), read by the same statement to spare a round trip."""
     runtime = request.app.state.runtime
     token = bearer_token(request)
-    async with transaction(runtime.sessions) as session:
-        user, device, switch = await device_sessions.authenticate_reading(
-            session,
-            token,
-            now=runtime.clock(),
-            also=features.zoom_switch() if zoom_feature else None,
+    user, device, switch = await runtime.programs.run(
+        device_sessions.authenticating(
+            token, now=runtime.clock(), also=features.ZOOM_SWITCH if zoom_feature else None
         )
+    )
     if zoom_feature:
         features.check_zoom_enabled(switch)
     # A 409 answered later in this request carries a consent link only this device can claim.

@@ -14,6 +14,7 @@ from linkzoom.identity import sessions
 from linkzoom.identity.sessions import Refusal, SessionPolicy
 from linkzoom.problems import NotAuthenticated
 from linkzoom.store.models import DeviceSession, User
+from linkzoom.store.programs import Program, run_in_session
 
 TOKEN_PREFIX = "lzd_"
 # The lifetime is the deployment's (LINKZOOM_SESSION_DAYS), given to :func:`issue`.
@@ -81,16 +82,17 @@ async def _trim(session: AsyncSession, *, user_id: int, keep: int, now: datetime
 async def authenticate(
     session: AsyncSession, token: str, *, now: datetime
 ) -> tuple[User, DeviceSession]:
-    user, device, _ = await authenticate_reading(session, token, now=now, also=None)
+    user, device, _ = await run_in_session(session, authenticating(token, now=now, also=None))
     return user, device
 
 
-async def authenticate_reading(
-    session: AsyncSession, token: str, *, now: datetime, also: ScalarSelect[Any] | None
-) -> tuple[User, DeviceSession, Any]:
-    """:func:`authenticate`, reading ``also`` (a scalar subquery) with the same statement: a
-    request that needs one more fact (the feature switch) spares a round trip."""
-    found = await sessions.authenticate(session, POLICY, token, now=now, also=also)
+def authenticating(
+    token: str, *, now: datetime, also: ScalarSelect[Any] | None
+) -> Program[tuple[User, DeviceSession, Any]]:
+    """The signed-in device's user and session, reading ``also`` (a scalar subquery built once)
+    with the same statement: a request that needs one more fact (the feature switch) spares a
+    round trip. Raises ``NotAuthenticated``."""
+    found = yield from sessions.authenticating(POLICY, token, now=now, also=also)
     if isinstance(found, str):
         raise NotAuthenticated(_REFUSED[found])
     return found

@@ -19,12 +19,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Generic, Literal, TypeVar
 
-from sqlalchemy import ScalarSelect, literal, select, update
+from sqlalchemy import ScalarSelect, bindparam, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm.attributes import set_committed_value
 
 from linkzoom.store.controller_tables import ControllerSession
 from linkzoom.store.models import DeviceSession, User
+from linkzoom.store.programs import Program, Statement, run_in_session
+from linkzoom.store.types import TZDateTime
 
 # last_seen_at is written at most this often; idle timeouts are measured against it.
 TOUCH_RESOLUTION = timedelta(minutes=1)
@@ -113,30 +114,24 @@ async def issue(
     return Issued(token=token, session=row)
 
 
-async def authenticate(
-    session: AsyncSession,
+def authenticating(
     policy: SessionPolicy[Row],
     token: str,
     *,
     now: datetime,
     also: ScalarSelect[Any] | None = None,
-) -> tuple[User, Row, Any] | Refusal:
-    """The user and session behind ``token``, and ``also`` (a scalar subquery read by the same
-    statement: a request that needs one more fact, such as the feature switch, spares a round
-    trip); else why not."""
+) -> Program[tuple[User, Row, Any] | Refusal]:
+    """The user and session behind ``token``, and ``also`` (a scalar subquery built once, read
+    by the same statement: a request that needs one more fact, such as the feature switch,
+    spares a round trip); else why not. A program (:mod:`linkzoom.store.programs`): one
+    indexed read, and a write only when the session is touched or refused."""
     if not token.startswith(policy.token_prefix) or len(token) > MAX_TOKEN_LENGTH:
         return "unknown"
-    table = policy.table
-    found = (
-        await session.execute(
-            select(table, User, literal(None) if also is None else also)
-            .join(User, User.id == table.user_id)
-            .where(table.token_hash == digest(token))
-        )
-    ).one_or_none()
+    lookup = _lookup(policy.table, also)
+    found = (yield lookup.statement(digest=digest(token))).first()
     if found is None:
         return "unknown"
-    row, user, value = found
+    row, user, value = lookup.split(found)
     verdict = session_verdict(
         last_seen_at=row.last_seen_at,
         expires_at=row.expires_at,
@@ -149,12 +144,81 @@ async def authenticate(
     )
     if refusal is not None:
         if policy.revoke_refused and row.revoked_at is None:
-            row.revoked_at = now
+            yield lookup.revoke(row_id=row.id, now=now)
         return refusal
     if needs_touch(row.last_seen_at, now):
-        await session.execute(update(table).where(table.id == row.id).values(last_seen_at=now))
-        set_committed_value(row, "last_seen_at", now)
+        yield lookup.touch(row_id=row.id, now=now)
+        row.last_seen_at = now
     return user, row, value
+
+
+async def authenticate(
+    session: AsyncSession,
+    policy: SessionPolicy[Row],
+    token: str,
+    *,
+    now: datetime,
+    also: ScalarSelect[Any] | None = None,
+) -> tuple[User, Row, Any] | Refusal:
+    """:func:`authenticating` in the caller's session."""
+    return await run_in_session(session, authenticating(policy, token, now=now, also=also))
+
+
+@dataclass(frozen=True)
+class _Lookup(Generic[Row]):
+    """The statements of one kind of session, built once: the read of a token's session and
+    user (and one more fact), the touch, the revoke of a refused session."""
+
+    table: type[Row]
+    statement: Statement
+    touch: Statement
+    revoke: Statement
+    session_columns: tuple[str, ...]
+    user_columns: tuple[str, ...]
+
+    def split(self, found: tuple[Any, ...]) -> tuple[Row, User, Any]:
+        """Detached ORM objects from the row (the callers' types), without the ORM's load."""
+        width = len(self.session_columns)
+        row = self.table(**dict(zip(self.session_columns, found[:width], strict=True)))
+        user_values = found[width : width + len(self.user_columns)]
+        user = User(**dict(zip(self.user_columns, user_values, strict=True)))
+        return row, user, found[-1]
+
+
+_LOOKUPS: dict[tuple[type[Any], ScalarSelect[Any] | None], _Lookup[Any]] = {}
+
+
+def _lookup(table: type[Row], also: ScalarSelect[Any] | None) -> _Lookup[Row]:
+    found = _LOOKUPS.get((table, also))
+    if found is None:
+        session_columns = tuple(c.key for c in table.__table__.columns)
+        user_columns = tuple(c.key for c in User.__table__.columns)
+        read = (
+            select(
+                *table.__table__.columns,
+                *User.__table__.columns,
+                literal(None) if also is None else also,
+            )
+            .join_from(table, User, User.id == table.user_id)
+            .where(table.token_hash == bindparam("digest"))
+        )
+        found = _LOOKUPS[(table, also)] = _Lookup(
+            table=table,
+            statement=Statement(read),
+            touch=Statement(
+                update(table)
+                .where(table.id == bindparam("row_id"))
+                .values(last_seen_at=bindparam("now", type_=TZDateTime))
+            ),
+            revoke=Statement(
+                update(table)
+                .where(table.id == bindparam("row_id"), table.revoked_at.is_(None))
+                .values(revoked_at=bindparam("now", type_=TZDateTime))
+            ),
+            session_columns=session_columns,
+            user_columns=user_columns,
+        )
+    return found
 
 
 async def revoke(

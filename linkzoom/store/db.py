@@ -43,14 +43,21 @@ def ensure_sqlite_directory(database_url: str) -> None:
         Path(url.database).parent.mkdir(parents=True, exist_ok=True)
 
 
+# WAL lets readers run beside the one writer; busy_timeout makes writers queue instead of
+# failing with "database is locked" when two processes (run + worker) share the file. Every
+# SQLite connection gets them: the engine's and the request path's (store/runners.py).
+SQLITE_PRAGMAS = (
+    "PRAGMA journal_mode=WAL",
+    "PRAGMA busy_timeout=10000",
+    "PRAGMA foreign_keys=ON",
+    "PRAGMA synchronous=NORMAL",
+)
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
-    # WAL lets readers run beside the one writer; busy_timeout makes writers queue instead of
-    # failing with "database is locked" when two processes (run + worker) share the file.
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA busy_timeout=10000")
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA synchronous=NORMAL")
+    for pragma in SQLITE_PRAGMAS:
+        cursor.execute(pragma)
     cursor.close()
 
 
@@ -95,14 +102,17 @@ async def transaction(sessions: SessionFactory) -> AsyncIterator[AsyncSession]:
     except OSError as exc:
         raise ServiceUnavailable("The database is not reachable.") from exc
     except DBAPIError as exc:
-        if exc.connection_invalidated or _cannot_connect(exc):
+        if unreachable(exc):
             raise ServiceUnavailable("The database is not reachable.") from exc
         raise
 
 
-def _cannot_connect(exc: DBAPIError) -> bool:
-    # Both drivers report a refused or dropped connection as an OperationalError; SQLite's
-    # "database is locked" is one too, but it is contention, not unreachability.
+def unreachable(exc: DBAPIError) -> bool:
+    """Whether a database error means the database is not serving us (503), not a bad
+    statement. Both drivers report a refused or dropped connection as an OperationalError;
+    SQLite's "database is locked" is one too, but it is contention, not unreachability."""
+    if exc.connection_invalidated:
+        return True
     return isinstance(exc, OperationalError) and "locked" not in str(exc.orig).lower()
 
 

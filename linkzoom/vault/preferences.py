@@ -11,10 +11,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from linkzoom.store.models import Preference
+from linkzoom.store.programs import Program, Statement
+from linkzoom.store.types import TZDateTime
 from linkzoom.vault.seal import Sealer, preference_context
 
 # Writing last_used_at on every read would turn each API call into a write; a minute's
@@ -36,9 +38,20 @@ def seal_payload(
 
 
 def open_row(sealer: Sealer, row: Preference) -> dict[str, Any]:
-    plaintext = sealer.open(
-        row.key_id, row.ciphertext, preference_context(row.user_id, row.resource, row.tag)
+    return open_sealed(
+        sealer,
+        user_id=row.user_id,
+        resource=row.resource,
+        tag=row.tag,
+        key_id=row.key_id,
+        ciphertext=row.ciphertext,
     )
+
+
+def open_sealed(
+    sealer: Sealer, *, user_id: int, resource: str, tag: str, key_id: str, ciphertext: bytes
+) -> dict[str, Any]:
+    plaintext = sealer.open(key_id, ciphertext, preference_context(user_id, resource, tag))
     payload = json.loads(plaintext)
     assert isinstance(payload, dict)
     return payload
@@ -90,14 +103,17 @@ async def get(
     return OpenedPreference(row=row, payload=open_row(sealer, row))
 
 
-async def touch(
-    session: AsyncSession, *, preference_id: int, last_used_at: datetime | None, now: datetime
-) -> None:
+_TOUCH = Statement(
+    update(Preference)
+    .where(Preference.__table__.c.id == bindparam("preference_id"))
+    .values(last_used_at=bindparam("now", type_=TZDateTime))
+)
+
+
+def touching(*, preference_id: int, last_used_at: datetime | None, now: datetime) -> Program[None]:
     """Record use, at most once per :data:`LAST_USED_RESOLUTION`."""
     if last_used_at is None or now - last_used_at >= LAST_USED_RESOLUTION:
-        await session.execute(
-            update(Preference).where(Preference.id == preference_id).values(last_used_at=now)
-        )
+        yield _TOUCH(preference_id=preference_id, now=now)
 
 
 async def list_for_user(session: AsyncSession, *, user_id: int) -> list[Preference]:

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from linkzoom.problems import ValidationFailed
 from linkzoom.store.models import AppSetting
+from linkzoom.store.programs import Program, Statement, run_in_session
 
 KEY = "zoom.meeting_defaults"
 
@@ -30,14 +31,21 @@ class MeetingDefaults:
             raise ValidationFailed.one("duration_minutes", "must be between 1 and 1440")
 
 
-async def load(session: AsyncSession) -> MeetingDefaults:
-    # A Core read of the one column: every compose reads it, the ORM's identity map buys nothing.
-    value = await session.scalar(select(AppSetting.value).where(AppSetting.key == KEY))
+# Every compose reads it: one column, a statement compiled once (linkzoom.store.programs).
+_READ = Statement(select(AppSetting.value).where(AppSetting.key == KEY))
+
+
+def loading() -> Program[MeetingDefaults]:
+    value = (yield _READ()).scalar()
     if value is None:
         return MeetingDefaults()
     stored = json.loads(value)
     known = {k: v for k, v in stored.items() if k in MeetingDefaults.__dataclass_fields__}
     return MeetingDefaults(**known)
+
+
+async def load(session: AsyncSession) -> MeetingDefaults:
+    return await run_in_session(session, loading())
 
 
 async def save(session: AsyncSession, defaults: MeetingDefaults, *, now: datetime) -> None:

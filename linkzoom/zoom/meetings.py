@@ -9,13 +9,13 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from linkzoom.clock import Clock
 from linkzoom.grant.refresh import TokenRefresher
 from linkzoom.metrics import Metrics
 from linkzoom.problems import ZoomMeetingNotFound, ZoomRateLimited
 from linkzoom.store.db import SessionFactory, transaction
+from linkzoom.store.programs import Program
+from linkzoom.store.runners import ProgramRunner
 from linkzoom.zoom import quota
 from linkzoom.zoom.auth import ZoomBearerAuth
 from linkzoom.zoom.client import ZoomClient
@@ -26,6 +26,7 @@ class ZoomMeetings:
     def __init__(
         self,
         sessions: SessionFactory,
+        programs: ProgramRunner,
         client: ZoomClient,
         tokens: TokenRefresher,
         *,
@@ -34,16 +35,17 @@ class ZoomMeetings:
         daily_write_limit: int,
     ) -> None:
         self._sessions = sessions
+        self._programs = programs
         self._client = client
         self._tokens = tokens
         self._clock = clock
         self._metrics = metrics
         self._limit = daily_write_limit
 
-    async def admit_write(self, session: AsyncSession, user_id: int) -> ZoomBearerAuth:
-        """:meth:`_prepare`'s checks in the caller's transaction (compose does them with its
-        attempt record, sparing a transaction); pass the result to :meth:`create`."""
-        return await self._admit(session, user_id, write=True)
+    def admitting_write(self, user_id: int) -> Program[ZoomBearerAuth]:
+        """:meth:`_prepare`'s checks as part of the caller's program (compose does them with
+        its attempt record, sparing a transaction); pass the result to :meth:`create`."""
+        return self._admitting(user_id, write=True)
 
     async def create(
         self, user_id: int, request: MeetingRequest, *, admitted: object | None = None
@@ -108,15 +110,14 @@ class ZoomMeetings:
     async def _prepare(self, user_id: int, *, write: bool) -> ZoomBearerAuth:
         """One transaction before a call: the grant must be usable (a user who must reconnect
         gets 409 without spending a write), then a create/update is counted against the day."""
-        async with transaction(self._sessions) as session:
-            return await self._admit(session, user_id, write=write)
+        return await self._programs.run(self._admitting(user_id, write=write))
 
-    async def _admit(self, session: AsyncSession, user_id: int, *, write: bool) -> ZoomBearerAuth:
-        state = await self._tokens.usable_grant(session, user_id)
+    def _admitting(self, user_id: int, *, write: bool) -> Program[ZoomBearerAuth]:
+        state = yield from self._tokens.using_grant(user_id)
         if write:
             try:
-                await quota.reserve_write(
-                    session, user_id=user_id, now=self._clock(), limit=self._limit
+                yield from quota.reserving_write(
+                    user_id=user_id, now=self._clock(), limit=self._limit
                 )
             except ZoomRateLimited:
                 self._metrics.deferrals.labels("daily").inc()

@@ -14,7 +14,6 @@ one row.
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
 
 from sqlalchemy import bindparam, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -22,6 +21,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from linkzoom.problems import ZoomRateLimited
 from linkzoom.store.db import dialect_insert
 from linkzoom.store.models import ZoomDailyUsage
+from linkzoom.store.programs import Program, Statement, run_in_session
+from linkzoom.store.types import TZDateTime
 from linkzoom.zoom.ratelimit import next_utc_midnight
 
 # A Retry-After further off than this is not believed (Zoom's daily limits reset within a day).
@@ -45,51 +46,51 @@ def daily_limit_reached(now: datetime, *, until: datetime | None = None) -> Zoom
     )
 
 
-_RESERVATIONS: dict[str, Any] = {}
-
-
-def _reservation(session: AsyncSession) -> Any:
+def _reservation() -> Statement:
     """``INSERT … ON CONFLICT DO UPDATE … WHERE … RETURNING``: today's row made or counted up in
     one statement, refused (no row returned) at the cap or while Zoom's block lasts. One round
-    trip instead of an insert and an update, on every create and update; built once per
-    dialect."""
-    dialect = session.get_bind().dialect.name
-    if dialect not in _RESERVATIONS:
-        _RESERVATIONS[dialect] = _build_reservation(session)
-    return _RESERVATIONS[dialect]
-
-
-def _build_reservation(session: AsyncSession) -> Any:
-    insert = dialect_insert(session)(ZoomDailyUsage)
+    trip instead of an insert and an update, on every create and update."""
     table = ZoomDailyUsage.__table__.c
-    return (
-        insert.values(
-            user_id=bindparam("user_id"), day=bindparam("day"), writes=1, blocked_until=None
+    return Statement.upsert(
+        lambda insert: (
+            insert(ZoomDailyUsage.__table__)
+            .values(
+                user_id=bindparam("user_id"), day=bindparam("day"), writes=1, blocked_until=None
+            )
+            .on_conflict_do_update(
+                index_elements=["user_id", "day"],
+                set_={"writes": table.writes + 1},
+                where=(table.writes < bindparam("limit"))
+                & or_(
+                    table.blocked_until.is_(None),
+                    table.blocked_until <= bindparam("now", type_=TZDateTime),
+                ),
+            )
+            .returning(table.writes)
         )
-        .on_conflict_do_update(
-            index_elements=["user_id", "day"],
-            set_={"writes": table.writes + 1},
-            where=(table.writes < bindparam("limit"))
-            & or_(table.blocked_until.is_(None), table.blocked_until <= bindparam("now")),
-        )
-        .returning(table.writes)
     )
+
+
+_RESERVE = _reservation()
+_BLOCKED = Statement(
+    select(ZoomDailyUsage.blocked_until).where(
+        ZoomDailyUsage.user_id == bindparam("user_id"), ZoomDailyUsage.day == bindparam("day")
+    )
+)
+
+
+def reserving_write(*, user_id: int, now: datetime, limit: int) -> Program[None]:
+    """Count one create/update against today's cap, or raise ``ZoomRateLimited`` (daily)."""
+    day = utc_day(now)
+    counted = yield _RESERVE(user_id=user_id, day=day, limit=limit, now=now)
+    if counted.first() is not None:
+        return
+    blocked = (yield _BLOCKED(user_id=user_id, day=day)).scalar()
+    raise daily_limit_reached(now, until=blocked if blocked is not None and blocked > now else None)
 
 
 async def reserve_write(session: AsyncSession, *, user_id: int, now: datetime, limit: int) -> None:
-    """Count one create/update against today's cap, or raise ``ZoomRateLimited`` (daily)."""
-    day = utc_day(now)
-    counted = await session.execute(
-        _reservation(session), {"user_id": user_id, "day": day, "limit": limit, "now": now}
-    )
-    if counted.first() is not None:
-        return
-    blocked = await session.scalar(
-        select(ZoomDailyUsage.blocked_until).where(
-            ZoomDailyUsage.user_id == user_id, ZoomDailyUsage.day == day
-        )
-    )
-    raise daily_limit_reached(now, until=blocked if blocked is not None and blocked > now else None)
+    await run_in_session(session, reserving_write(user_id=user_id, now=now, limit=limit))
 
 
 async def spare_writes(session: AsyncSession, *, user_id: int, now: datetime, limit: int) -> int:

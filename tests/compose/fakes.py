@@ -8,9 +8,8 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from linkzoom.problems import Problem, ZoomMeetingNotFound, ZoomUnavailable
+from linkzoom.store.programs import Program
 from linkzoom.zoom.models import Meeting, MeetingRequest, MeetingSummary, render_time
 from tests.support.clock import FakeClock
 from tests.zoom.spec import create_meeting_response
@@ -44,8 +43,9 @@ class FakeZoom:
     list_delay: float = 0.0
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(85012345600))
 
-    async def admit_write(self, session: AsyncSession, user_id: int) -> object:
+    def admitting_write(self, user_id: int) -> Program[object]:
         return None  # the grant and the daily cap are ZoomMeetings', tested with it
+        yield  # a program that runs no statement
 
     async def create(
         self, user_id: int, request: MeetingRequest, *, admitted: object | None = None

@@ -32,6 +32,7 @@ from linkzoom.problems import (
 from linkzoom.store.compose_tables import ComposeMeeting
 from linkzoom.store.db import SessionFactory, create_engine, session_factory, transaction
 from linkzoom.store.models import User
+from linkzoom.store.runners import ProgramRunner, open_runner
 from linkzoom.vault.keyring import KeySource
 from linkzoom.vault.seal import Sealer
 from linkzoom.zoom.models import MeetingRequest
@@ -50,6 +51,14 @@ async def sessions(database_url: str) -> AsyncIterator[SessionFactory]:
     await engine.dispose()
 
 
+@pytest.fixture
+async def programs(database_url: str, sessions: SessionFactory) -> AsyncIterator[ProgramRunner]:
+    """The request path's own drivers (sqlite3 in a thread, asyncpg), as the service runs."""
+    runner = open_runner(database_url, sessions, pool_size=2)
+    yield runner
+    await runner.close()
+
+
 SEALER = Sealer(KeySource(Settings(keys=new_keyring())))
 
 
@@ -64,9 +73,11 @@ def zoom(clock: FakeClock) -> FakeZoom:
 
 
 @pytest.fixture
-def service(sessions: SessionFactory, zoom: FakeZoom, clock: FakeClock) -> ComposeService:
+def service(
+    sessions: SessionFactory, programs: ProgramRunner, zoom: FakeZoom, clock: FakeClock
+) -> ComposeService:
     lost = LostCreates(sessions, zoom, clock=clock, lookup_timeout=0.5, settle_after=SETTLE)
-    return ComposeService(sessions, zoom, clock=clock, lost=lost, sealer=SEALER)
+    return ComposeService(sessions, programs, zoom, clock=clock, lost=lost, sealer=SEALER)
 
 
 async def add_user(sessions: SessionFactory, name: str, timezone: str | None = None) -> User:
@@ -198,7 +209,7 @@ async def test_an_attempt_zoom_never_received_is_abandoned_without_deleting_anyt
 
 
 async def test_settling_waits_while_zoom_fails_then_gives_up(
-    sessions: SessionFactory, zoom: FakeZoom, clock: FakeClock
+    sessions: SessionFactory, programs: ProgramRunner, zoom: FakeZoom, clock: FakeClock
 ) -> None:
     lost = LostCreates(
         sessions,
@@ -208,7 +219,7 @@ async def test_settling_waits_while_zoom_fails_then_gives_up(
         settle_after=SETTLE,
         give_up_after=timedelta(days=1),
     )
-    service = ComposeService(sessions, zoom, clock=clock, lost=lost, sealer=SEALER)
+    service = ComposeService(sessions, programs, zoom, clock=clock, lost=lost, sealer=SEALER)
     alice = await add_user(sessions, "alice")
     zoom.slow_create = True
     with pytest.raises(ZoomUnavailable):
