@@ -9,7 +9,7 @@ machine's speed drifts; the sandbox is also measured alone, to show it is not th
 
     .venv/bin/python bench/compose.py [--db sqlite|postgresql|both] [--rounds 8] [--slice 2]
         [--clients 32] [--pg postgresql://postgres@127.0.0.1:5432/postgres]
-        [--profile DIR]   # py-spy: collapsed stacks of linkzoom under 32 clients, per database
+        [--profile DIR]   # py-spy: collapsed stacks of linkzoom and the forwarder under 32 clients
         [--soak 100000]   # instead: RSS of linkzoom while it serves that many composes
 """
 
@@ -320,7 +320,8 @@ def measure(s: Stack, args: argparse.Namespace) -> Figures:
         seconds=args.slice,
     )
     if args.profile:
-        profile(s, t["linkzoom"], args)
+        for name in ("linkzoom", "forwarder"):  # the floor's profile shows what both pay
+            profile(s, name, t[name], args)
     single = interleaved(
         [t["linkzoom"], t["forwarder"]], s.pids, clients=1, rounds=args.rounds, seconds=args.slice
     )
@@ -359,9 +360,9 @@ def _per_request(slices: list[Slice], process: str) -> float:
     return 1000 * sum(x.cpu[process] for x in slices) / requests if requests else float("nan")
 
 
-def profile(s: Stack, target: Target, args: argparse.Namespace) -> None:
-    """py-spy's collapsed stacks of the linkzoom process while 32 clients drive it."""
-    out = Path(args.profile) / f"linkzoom-{s.database}.txt"
+def profile(s: Stack, name: str, target: Target, args: argparse.Namespace) -> None:
+    """py-spy's collapsed stacks of one process (``name``) while 32 clients drive it."""
+    out = Path(args.profile) / f"{name}-{s.database}.txt"
     out.parent.mkdir(parents=True, exist_ok=True)
     seconds = max(4, int(args.slice * 2))
     spy = subprocess.Popen(
@@ -369,7 +370,7 @@ def profile(s: Stack, target: Target, args: argparse.Namespace) -> None:
             str(Path(sys.executable).with_name("py-spy")),
             "record",
             "--pid",
-            str(s.pids["linkzoom"]),
+            str(s.pids[name]),
             "--duration",
             str(seconds),
             "--rate",
@@ -388,7 +389,7 @@ def profile(s: Stack, target: Target, args: argparse.Namespace) -> None:
     if spy.returncode:
         print(f"py-spy failed: {err.decode(errors='replace')}", file=sys.stderr)
     else:
-        print(f"profile of linkzoom on {s.database}: {out}")
+        print(f"profile of {name} on {s.database}: {out}")
 
 
 def rss_mib(pid: int) -> float:

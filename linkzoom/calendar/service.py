@@ -18,7 +18,6 @@ from datetime import datetime, timedelta
 from typing import overload
 
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from linkzoom.calendar import passcodes, rolling, store
 from linkzoom.calendar.calls import ZoomCalls
@@ -40,6 +39,7 @@ from linkzoom.problems import (
 )
 from linkzoom.runtime import Runtime
 from linkzoom.store.db import transaction
+from linkzoom.store.programs import Program
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +67,7 @@ class Mirror:
 
     def __init__(self, runtime: Runtime) -> None:
         self.sessions = runtime.sessions
+        self.programs = runtime.programs
         self.clock = runtime.clock
         self.pacer = AccountPacer(runtime.sessions)
         timeout = runtime.settings.zoom_timeout_seconds
@@ -93,10 +94,15 @@ def mirror_of(runtime: Runtime) -> Mirror:
     return runtime.calendar_mirror
 
 
+# A try of _record whose compare-and-swap lost: read again and retry.
+_CHANGED = object()
+
+
 class CalendarService:
     def __init__(self, mirror: Mirror) -> None:
         self._mirror = mirror
         self._sessions = mirror.sessions
+        self._programs = mirror.programs
         self._clock = mirror.clock
 
     async def put(self, *, user_id: int, event_key: str, event: CalendarEvent) -> Answer:
@@ -178,8 +184,8 @@ class CalendarService:
                     return True
         raise ServiceUnavailable("The event changed too often at once; try again.")
 
-    async def _require_zoom(self, session: AsyncSession, user_id: int) -> None:
-        status = await grant_service.status(session, user_id=user_id, now=self._clock())
+    def _requiring_zoom(self, user_id: int) -> Program[None]:
+        status = yield from grant_service.reading_status(user_id=user_id, now=self._clock())
         if status.reauthorization_required:
             raise ReauthorizationRequired(
                 "Your yearly Zoom authorization has lapsed; authorize Zoom again.", user_id=user_id
@@ -223,58 +229,71 @@ class CalendarService:
         (``None`` otherwise). ``require_zoom``: refuse, writing nothing, unless the user's Zoom
         grant is usable (read in the same transaction: one round of BEGIN/COMMIT fewer)."""
         for _ in range(_CAS_TRIES):
-            now = self._clock()
             try:
-                async with transaction(self._sessions) as session:
-                    if require_zoom:
-                        await self._require_zoom(session, user_id)
-                    binding = await store.find(session, user_id=user_id, event_key=event_key)
-                    if owner is None and (binding is None or binding.desired.deleted):
-                        return None
-                    if binding is None:
-                        assert owner is not None
-                        binding_id = await store.insert(
-                            session,
-                            user_id=user_id,
-                            event_key=event_key,
-                            desired=desired,
-                            status=PENDING,
-                            due_at=now,
-                            settle_from=now,
-                            now=now,
-                            lease_owner=owner,
-                            lease_until=now + self._mirror.request_lease,
-                        )
-                        stored = await store.load(session, binding_id=binding_id)
-                        fresh = True
-                    else:
-                        wanted = rolling.keep_place(desired, binding.desired, now)
-                        actions = plan(wanted, binding.confirmed, binding.in_doubt, now)
-                        due_at: datetime | None = binding.due_at  # nothing to send: as it was
-                        settle_from: datetime | None = None
-                        if actions:
-                            due_at, settle_from = _debounce(binding, now, settled=settled)
-                        stored = await store.record_desired(
-                            session,
-                            binding=binding,
-                            desired=wanted,
-                            status=PENDING if actions else SYNCED,
-                            due_at=due_at,
-                            settle_from=settle_from,
-                            link_seen=True,
-                            now=now,
-                        )
-                        if stored is None:
-                            continue
-                        fresh = False
+                recorded = await self._programs.run(
+                    self._recording(user_id, event_key, desired, owner, settled, require_zoom)
+                )
             except IntegrityError:
                 continue  # another request created the binding just now: update it instead
-            assert stored is not None
-            if binding is not None and binding.link_changed:
-                # This answer tells the add-in about the new link; later ones need not.
-                stored = replace(stored, link_changed=True)
-            return stored, fresh
+            if recorded is _CHANGED:
+                continue  # another writer changed the row between our read and our write
+            return recorded  # type: ignore[return-value]
         raise ServiceUnavailable("The event changed too often at once; try again.")
+
+    def _recording(
+        self,
+        user_id: int,
+        event_key: str,
+        desired: Desired,
+        owner: str | None,
+        settled: bool,
+        require_zoom: bool,
+    ) -> Program[tuple[store.Binding, bool] | object | None]:
+        """One try of :meth:`_record`, as one transaction; :data:`_CHANGED` when the
+        compare-and-swap lost."""
+        now = self._clock()
+        if require_zoom:
+            yield from self._requiring_zoom(user_id)
+        binding = yield from store.finding(user_id=user_id, event_key=event_key)
+        if owner is None and (binding is None or binding.desired.deleted):
+            return None
+        if binding is None:
+            assert owner is not None
+            binding_id = yield from store.inserting(
+                user_id=user_id,
+                event_key=event_key,
+                desired=desired,
+                status=PENDING,
+                due_at=now,
+                settle_from=now,
+                now=now,
+                lease_owner=owner,
+                lease_until=now + self._mirror.request_lease,
+            )
+            inserted = yield from store.loading(binding_id=binding_id)
+            assert inserted is not None
+            return inserted, True
+        wanted = rolling.keep_place(desired, binding.desired, now)
+        actions = plan(wanted, binding.confirmed, binding.in_doubt, now)
+        due_at: datetime | None = binding.due_at  # nothing to send: as it was
+        settle_from: datetime | None = None
+        if actions:
+            due_at, settle_from = _debounce(binding, now, settled=settled)
+        stored = yield from store.recording_desired(
+            binding=binding,
+            desired=wanted,
+            status=PENDING if actions else SYNCED,
+            due_at=due_at,
+            settle_from=settle_from,
+            link_seen=True,
+            now=now,
+        )
+        if stored is None:
+            return _CHANGED
+        if binding.link_changed:
+            # This answer tells the add-in about the new link; later ones need not.
+            stored = replace(stored, link_changed=True)
+        return stored, False
 
     async def _create_now(self, binding: store.Binding, fresh: bool, owner: str) -> Answer:
         loop = asyncio.get_running_loop()

@@ -15,11 +15,13 @@ Concurrency rules, the same on SQLite and PostgreSQL:
 from __future__ import annotations
 
 import enum
+from collections import namedtuple
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Row, Table, bindparam, case, delete, or_, select, update
+from sqlalchemy import Table, bindparam, case, delete, or_, select, update
+from sqlalchemy import insert as sql_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from linkzoom.calendar import codec
@@ -27,6 +29,7 @@ from linkzoom.calendar.models import Confirmed, Desired, InDoubt
 from linkzoom.calendar.passcodes import Sealed
 from linkzoom.store.calendar_tables import CalendarBinding
 from linkzoom.store.grant_tables import ZoomGrant
+from linkzoom.store.programs import Program, Statement, run_in_session
 from linkzoom.store.types import TZDateTime
 
 _NO_SYNC = {"synchronize_session": False}
@@ -38,6 +41,58 @@ _TABLE = cast(Table, CalendarBinding.__table__)
 _FIND = select(_TABLE).where(
     _TABLE.c.user_id == bindparam("find_user"), _TABLE.c.event_key == bindparam("find_key")
 )
+# The add-in's path as programs (linkzoom.store.programs): compiled once per dialect.
+_Row = namedtuple("_Row", [c.key for c in _TABLE.c])  # type: ignore[misc]
+_FIND_BY_KEY = Statement(_FIND)
+_LOAD = Statement(select(_TABLE).where(_TABLE.c.id == bindparam("binding_id")))
+_INSERTED = (
+    "user_id",
+    "event_key",
+    "desired",
+    "desired_version",
+    "deleted",
+    "status",
+    "attempts",
+    "due_at",
+    "settle_from",
+    "lease_owner",
+    "lease_until",
+    "link_changed",
+    "created_at",
+    "updated_at",
+)
+_INSERT = Statement(
+    sql_insert(_TABLE).values({c: bindparam(c) for c in _INSERTED}).returning(_TABLE.c.id)
+)
+
+
+def _record_statement(*, link_seen: bool) -> Statement:
+    """The compare-and-swap of a new desired state, returning the row as stored; with
+    ``link_seen`` it also clears ``link_changed`` (the answer tells the add-in)."""
+    values: dict[str, Any] = {
+        "desired": bindparam("new_desired", type_=_TABLE.c.desired.type),
+        "desired_version": bindparam("new_version"),
+        "deleted": bindparam("new_deleted", type_=_TABLE.c.deleted.type),
+        "status": bindparam("new_status"),
+        "due_at": bindparam("new_due_at", type_=TZDateTime),
+        "settle_from": bindparam("new_settle_from", type_=TZDateTime),
+        "updated_at": bindparam("new_updated_at", type_=TZDateTime),
+    }
+    if link_seen:
+        values["link_changed"] = False
+    return Statement(
+        update(_TABLE)
+        .where(
+            _TABLE.c.id == bindparam("row_id"),
+            _TABLE.c.desired_version == bindparam("read_version"),
+        )
+        .values(values)
+        .returning(*_TABLE.c)
+    )
+
+
+_RECORD = _record_statement(link_seen=False)
+_RECORD_SEEN = _record_statement(link_seen=True)
 
 
 class Keep(enum.Enum):
@@ -69,7 +124,7 @@ class Binding:
     sealed_passcode: Sealed | None = None
 
 
-def _decode(row: CalendarBinding | Row[Any]) -> Binding:
+def _decode(row: Any) -> Binding:  # an ORM object, a Row, or a _Row: columns by name
     return Binding(
         id=row.id,
         user_id=row.user_id,
@@ -95,10 +150,18 @@ def _decode(row: CalendarBinding | Row[Any]) -> Binding:
     )
 
 
+def finding(*, user_id: int, event_key: str) -> Program[Binding | None]:
+    row = (yield _FIND_BY_KEY(find_user=user_id, find_key=event_key)).first()
+    return None if row is None else _decode(_Row(*row))
+
+
 async def find(session: AsyncSession, *, user_id: int, event_key: str) -> Binding | None:
-    result = await session.execute(_FIND, {"find_user": user_id, "find_key": event_key})
-    row = result.first()
-    return None if row is None else _decode(row)
+    return await run_in_session(session, finding(user_id=user_id, event_key=event_key))
+
+
+def loading(*, binding_id: int) -> Program[Binding | None]:
+    row = (yield _LOAD(binding_id=binding_id)).first()
+    return None if row is None else _decode(_Row(*row))
 
 
 async def load(session: AsyncSession, *, binding_id: int) -> Binding | None:
@@ -106,8 +169,7 @@ async def load(session: AsyncSession, *, binding_id: int) -> Binding | None:
     return None if row is None else _decode(row)
 
 
-async def insert(
-    session: AsyncSession,
+def inserting(
     *,
     user_id: int,
     event_key: str,
@@ -118,10 +180,10 @@ async def insert(
     now: datetime,
     lease_owner: str | None = None,
     lease_until: datetime | None = None,
-) -> int:
+) -> Program[int]:
     """A new binding (raises ``IntegrityError`` if the event already has one), leased to
     ``lease_owner`` from the start when one is given."""
-    row = CalendarBinding(
+    rows = yield _INSERT(
         user_id=user_id,
         event_key=event_key,
         desired=codec.desired_to_json(desired),
@@ -137,13 +199,14 @@ async def insert(
         created_at=now,
         updated_at=now,
     )
-    session.add(row)
-    await session.flush()
-    return row.id
+    return int(rows.scalar())
 
 
-async def record_desired(
-    session: AsyncSession,
+async def insert(session: AsyncSession, **values: Any) -> int:
+    return await run_in_session(session, inserting(**values))
+
+
+def recording_desired(
     *,
     binding: Binding,
     desired: Desired,
@@ -152,28 +215,26 @@ async def record_desired(
     settle_from: datetime | None,
     link_seen: bool,
     now: datetime,
-) -> Binding | None:
+) -> Program[Binding | None]:
     """Store a new desired state if nobody changed the row since ``binding`` was read: the row
     as stored (read back by the same statement), or ``None`` if it had changed."""
-    values: dict[str, Any] = {
-        "desired": codec.desired_to_json(desired),
-        "desired_version": binding.version + 1,
-        "deleted": desired.deleted,
-        "status": status,
-        "due_at": due_at,
-        "settle_from": settle_from,
-        "updated_at": now,
-    }
-    if link_seen:
-        values["link_changed"] = False
-    result = await session.execute(
-        update(_TABLE)
-        .where(_TABLE.c.id == binding.id, _TABLE.c.desired_version == binding.version)
-        .values(**values)
-        .returning(*_TABLE.c)
+    rows = yield (_RECORD_SEEN if link_seen else _RECORD)(
+        row_id=binding.id,
+        read_version=binding.version,
+        new_desired=codec.desired_to_json(desired),
+        new_version=binding.version + 1,
+        new_deleted=desired.deleted,
+        new_status=status,
+        new_due_at=due_at,
+        new_settle_from=settle_from,
+        new_updated_at=now,
     )
-    row = result.first()
-    return None if row is None else _decode(row)
+    row = rows.first()
+    return None if row is None else _decode(_Row(*row))
+
+
+async def record_desired(session: AsyncSession, **values: Any) -> Binding | None:
+    return await run_in_session(session, recording_desired(**values))
 
 
 async def signal(session: AsyncSession, *, binding_id: int, now: datetime, **values: Any) -> None:

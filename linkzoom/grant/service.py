@@ -18,6 +18,7 @@ from linkzoom.grant import store as grant_store
 from linkzoom.problems import Problem, ZoomGrantInvalid
 from linkzoom.store.db import SessionFactory, transaction
 from linkzoom.store.grant_tables import ZoomGrant
+from linkzoom.store.programs import Program, Statement, run_in_session
 from linkzoom.vault.seal import Sealer
 from linkzoom.zoom.oauth import ZoomOAuth
 from linkzoom.zoom.webhooks import Handler
@@ -46,15 +47,32 @@ class GrantFacts(Protocol):
 
 # Read on every calendar PUT and /me: the four columns as a row, with a statement built once,
 # rather than the whole grant (tokens included) as an ORM object.
-_FACTS = select(
-    ZoomGrant.broken_at, ZoomGrant.reauthorize_by, ZoomGrant.account_email, ZoomGrant.authorized_at
-).where(ZoomGrant.user_id == bindparam("grant_user"))
+_FACTS = Statement(
+    select(
+        ZoomGrant.broken_at,
+        ZoomGrant.reauthorize_by,
+        ZoomGrant.account_email,
+        ZoomGrant.authorized_at,
+    ).where(ZoomGrant.user_id == bindparam("grant_user"))
+)
+
+
+@dataclass
+class _Facts:
+    broken_at: datetime | None
+    reauthorize_by: datetime
+    account_email: str | None
+    authorized_at: datetime
+
+
+def reading_status(*, user_id: int, now: datetime) -> Program[ZoomStatus]:
+    """What the user's grant looks like, from the clear-text facts alone (nothing decrypted)."""
+    row = (yield _FACTS(grant_user=user_id)).first()
+    return status_of(None if row is None else _Facts(*row), now)
 
 
 async def status(session: AsyncSession, *, user_id: int, now: datetime) -> ZoomStatus:
-    """What the user's grant looks like, from the clear-text facts alone (nothing decrypted)."""
-    row = (await session.execute(_FACTS, {"grant_user": user_id})).first()
-    return status_of(row, now)
+    return await run_in_session(session, reading_status(user_id=user_id, now=now))
 
 
 def status_of(grant: GrantFacts | Row[Any] | None, now: datetime) -> ZoomStatus:

@@ -72,11 +72,12 @@ class Compiled:
     results: tuple[Processor, ...]
     returns_rows: bool
 
+    # Processors see None too, as in SQLAlchemy (a JSON column may store None as JSON null).
     def parameters(self, given: Mapping[str, Any]) -> list[Any]:
         values = []
         for name, default, process in zip(self.names, self.defaults, self.binds, strict=True):
             value = given.get(name, default)
-            values.append(value if process is None or value is None else process(value))
+            values.append(value if process is None else process(value))
         return values
 
     def read(self, raw: Sequence[Sequence[Any]]) -> list[tuple[Any, ...]]:
@@ -84,7 +85,7 @@ class Compiled:
             return [tuple(row) for row in raw]
         return [
             tuple(
-                value if process is None or value is None else process(value)
+                value if process is None else process(value)
                 for process, value in zip(self.results, row, strict=True)
             )
             for row in raw

@@ -19,12 +19,13 @@ the rest of the service raises, so the error handler and the log formatters
 from __future__ import annotations
 
 import asyncio
+import json
 import sqlite3
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Protocol, TypeVar
 
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from linkzoom.problems import ServiceUnavailable
 from linkzoom.store import db
@@ -166,7 +167,7 @@ class AsyncpgRunner:
                 if self._pool is None:
                     try:
                         self._pool = await asyncpg.create_pool(
-                            self._dsn, min_size=0, max_size=self._pool_size
+                            self._dsn, min_size=0, max_size=self._pool_size, init=_json_codecs
                         )
                     except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
                         raise ServiceUnavailable("The database is not reachable.") from exc
@@ -176,6 +177,25 @@ class AsyncpgRunner:
         if self._pool is not None:
             await self._pool.close()
             self._pool = None
+
+
+async def _json_codecs(connection: Any) -> None:
+    """JSON columns as SQLAlchemy's asyncpg dialect sets them up on each connection: the
+    column type's bind processor serialises, the codec decodes (so rows read alike)."""
+    await connection.set_type_codec(
+        "json",
+        encoder=str.encode,
+        decoder=lambda raw: json.loads(raw.decode()),
+        schema="pg_catalog",
+        format="binary",
+    )
+    await connection.set_type_codec(
+        "jsonb",
+        encoder=lambda text: b"\x01" + text.encode(),
+        decoder=lambda raw: json.loads(raw[1:].decode()),
+        schema="pg_catalog",
+        format="binary",
+    )
 
 
 def open_runner(
@@ -190,6 +210,13 @@ def open_runner(
         dsn = url.set(drivername="postgresql").render_as_string(hide_password=False)
         return AsyncpgRunner(dsn, pool_size=pool_size)
     return SessionRunner(sessions)
+
+
+def _integrity_violation(exc: BaseException) -> bool:
+    if isinstance(exc, sqlite3.IntegrityError):
+        return True
+    sqlstate = getattr(exc, "sqlstate", None)
+    return isinstance(sqlstate, str) and sqlstate.startswith("23")  # class 23: integrity
 
 
 def _status_count(status: str) -> int:
@@ -207,7 +234,10 @@ def _unreachable_state(sqlstate: str | None) -> bool:
 
 
 def _translated(sql: str, exc: BaseException, base: type[BaseException]) -> BaseException:
-    """The driver's error as the rest of the service sees database errors."""
+    """The driver's error as the rest of the service sees database errors (a unique or foreign
+    key violation is SQLAlchemy's ``IntegrityError`` on both drivers, which callers catch)."""
+    if _integrity_violation(exc):
+        return IntegrityError(sql, None, exc, hide_parameters=True)
     wrapped = DBAPIError.instance(sql, None, exc, base, hide_parameters=True)  # type: ignore[arg-type]
     if isinstance(wrapped, DBAPIError) and db.unreachable(wrapped):
         return ServiceUnavailable("The database is not reachable.")

@@ -30,9 +30,7 @@ def upgrade() -> None:
         batch.add_column(sa.Column("grant_key_id", sa.String(length=64), nullable=True))
         batch.add_column(sa.Column("sealed_grant", sa.LargeBinary(), nullable=True))
         batch.add_column(
-            sa.Column(
-                "claimed_at", linkzoom.store.types.TZDateTime(timezone=True), nullable=True
-            )
+            sa.Column("claimed_at", linkzoom.store.types.TZDateTime(timezone=True), nullable=True)
         )
         batch.create_index(
             batch.f("ix_zoom_authorizations_device_session_id"), ["device_session_id"]
@@ -40,9 +38,7 @@ def upgrade() -> None:
         batch.create_index(
             batch.f("ix_zoom_authorizations_controller_session_id"), ["controller_session_id"]
         )
-        batch.create_unique_constraint(
-            batch.f("uq_zoom_authorizations_claim_hash"), ["claim_hash"]
-        )
+        batch.create_unique_constraint(batch.f("uq_zoom_authorizations_claim_hash"), ["claim_hash"])
         batch.create_foreign_key(
             batch.f("fk_zoom_authorizations_device_session_id_device_sessions"),
             "device_sessions",

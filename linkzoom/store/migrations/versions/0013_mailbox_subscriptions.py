@@ -25,9 +25,7 @@ def upgrade() -> None:
     op.add_column(
         "watched_mailboxes", sa.Column("subscription_id", sa.String(length=128), nullable=True)
     )
-    op.add_column(
-        "watched_mailboxes", sa.Column("subscription_expires_at", _TIME, nullable=True)
-    )
+    op.add_column("watched_mailboxes", sa.Column("subscription_expires_at", _TIME, nullable=True))
     op.add_column(
         "watched_mailboxes", sa.Column("client_state_digest", sa.String(length=64), nullable=True)
     )
