@@ -6,18 +6,21 @@ a worker, and is ``bench/mirror.py``'s subject): what is measured is what the ad
 Each client is a linked user with one event already mirrored to Zoom, and moves it back and
 forth, so every ``PUT`` is a real change. The bare app (``bare`` below) takes the same request
 (same path, body and bearer header), maps the token to a user in memory and runs one
-``INSERT … ON CONFLICT (user_id, event_key) DO UPDATE`` through the same SQLAlchemy engine
-settings and driver as linkzoom, then answers the row as JSON. Interleaved slices, the order
+``INSERT … ON CONFLICT (user_id, event_key) DO UPDATE`` through the same driver as linkzoom's
+request path (``linkzoom.store.runners``: sqlite3 in one thread, or asyncpg), then answers the
+row as JSON. Interleaved slices, the order
 alternating each round; ratio = median over rounds of linkzoom ÷ bare. Target ≥ 0.8.
 
     .venv/bin/python bench/calendar_put.py [--db sqlite|postgresql|both] [--rounds 6]
         [--slice 2] [--clients 32] [--pg postgresql://postgres@127.0.0.1:5432/postgres]
+        [--profile DIR]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import json
 import os
 import shutil
@@ -36,7 +39,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.compose import cpu_seconds, database, link, seed
+from bench.compose import cpu_seconds, database, link, record_profile, seed
 from bench.environment import service_env
 from bench.loadgen import Call, MixedSlice, percentile, run_mixed
 from bench.mirror import serve_api  # linkzoom without its reconciler
@@ -62,13 +65,14 @@ def serve_bare(port: int, database_url: str, tokens_file: Path) -> None:
     """The floor: bearer token → user in memory, one upsert, the row as JSON."""
     import uvicorn
     from sqlalchemy import JSON, Column, DateTime, Integer, MetaData, String, Table
-    from sqlalchemy.dialects import postgresql, sqlite
     from starlette.applications import Starlette
     from starlette.requests import Request
     from starlette.responses import JSONResponse, Response
     from starlette.routing import Route
 
-    from linkzoom.store.db import create_engine
+    from linkzoom.store.db import create_engine, session_factory
+    from linkzoom.store.programs import Program, Statement
+    from linkzoom.store.runners import open_runner
 
     users: dict[str, int] = json.loads(tokens_file.read_text())
     metadata = MetaData()
@@ -81,17 +85,23 @@ def serve_bare(port: int, database_url: str, tokens_file: Path) -> None:
         Column("updated_at", DateTime(timezone=True), nullable=False),
     )
     engine = create_engine(database_url)
-    insert = (postgresql if engine.dialect.name == "postgresql" else sqlite).insert(events)
-    upsert = insert.on_conflict_do_update(
-        index_elements=["user_id", "event_key"],
-        set_={"event": insert.excluded.event, "updated_at": insert.excluded.updated_at},
+    runner = open_runner(database_url, session_factory(engine))
+    upsert = Statement.upsert(
+        lambda insert: (statement := insert(events)).on_conflict_do_update(
+            index_elements=["user_id", "event_key"],
+            set_={"event": statement.excluded.event, "updated_at": statement.excluded.updated_at},
+        )
     )
+
+    def upserting(row: dict[str, Any]) -> Program[None]:
+        yield upsert(**row)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         async with engine.begin() as connection:
             await connection.run_sync(metadata.create_all)
         yield
+        await runner.close()
         await engine.dispose()
 
     async def put(request: Request) -> Response:
@@ -106,8 +116,7 @@ def serve_bare(port: int, database_url: str, tokens_file: Path) -> None:
             "event": body,
             "updated_at": datetime.now(UTC),
         }
-        async with engine.begin() as connection:
-            await connection.execute(upsert, row)
+        await runner.run(upserting(row))
         return JSONResponse(row | {"updated_at": row["updated_at"].isoformat()})
 
     app = Starlette(routes=[Route(PATH, put, methods=["PUT"])], lifespan=lifespan)
@@ -267,6 +276,14 @@ def measure(s: Stack, args: argparse.Namespace) -> Figures:
             done = asyncio.run(run_mixed(arms[name], seconds=args.slice))
             done.cpu = {name: cpu_seconds(own) - before}
             slices[name].append(done)
+    if args.profile:
+        for name, arm in arms.items():
+            record_profile(
+                s.pids[name],
+                Path(args.profile) / f"calendar-put-{name}-{s.database}.txt",
+                seconds=4,
+                load=functools.partial(asyncio.run, run_mixed(arm, seconds=5)),
+            )
     ratios = [
         a.throughput / b.throughput
         for a, b in zip(slices["linkzoom"], slices["bare"], strict=True)
@@ -334,6 +351,7 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=6)
     parser.add_argument("--slice", type=float, default=2.0)
     parser.add_argument("--clients", type=int, default=32)
+    parser.add_argument("--profile", default=None, help="directory for py-spy profiles")
     args = parser.parse_args()
     figures = []
     for kind in ["sqlite", "postgresql"] if args.db == "both" else [args.db]:

@@ -25,7 +25,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -362,15 +362,24 @@ def _per_request(slices: list[Slice], process: str) -> float:
 
 def profile(s: Stack, name: str, target: Target, args: argparse.Namespace) -> None:
     """py-spy's collapsed stacks of one process (``name``) while 32 clients drive it."""
-    out = Path(args.profile) / f"{name}-{s.database}.txt"
-    out.parent.mkdir(parents=True, exist_ok=True)
     seconds = max(4, int(args.slice * 2))
+    record_profile(
+        s.pids[name],
+        Path(args.profile) / f"{name}-{s.database}.txt",
+        seconds=seconds,
+        load=lambda: asyncio.run(run_slice(target, clients=args.clients, seconds=seconds + 1)),
+    )
+
+
+def record_profile(pid: int, out: Path, *, seconds: int, load: Callable[[], object]) -> None:
+    """``py-spy record`` of ``pid`` for ``seconds`` while ``load()`` drives it."""
+    out.parent.mkdir(parents=True, exist_ok=True)
     spy = subprocess.Popen(
         [
             str(Path(sys.executable).with_name("py-spy")),
             "record",
             "--pid",
-            str(s.pids[name]),
+            str(pid),
             "--duration",
             str(seconds),
             "--rate",
@@ -384,12 +393,12 @@ def profile(s: Stack, name: str, target: Target, args: argparse.Namespace) -> No
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )
-    asyncio.run(run_slice(target, clients=args.clients, seconds=seconds + 1))
+    load()
     _, err = spy.communicate(timeout=60)
     if spy.returncode:
         print(f"py-spy failed: {err.decode(errors='replace')}", file=sys.stderr)
     else:
-        print(f"profile of {name} on {s.database}: {out}")
+        print(f"profile: {out}")
 
 
 def rss_mib(pid: int) -> float:

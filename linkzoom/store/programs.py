@@ -71,6 +71,13 @@ class Compiled:
     binds: tuple[Processor, ...]
     results: tuple[Processor, ...]
     returns_rows: bool
+    # The result columns that have a processor, with it: most have none, and a row is read
+    # on every request, so only those are touched.
+    _processed: tuple[tuple[int, Callable[[Any], Any]], ...] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        processed = tuple((i, p) for i, p in enumerate(self.results) if p is not None)
+        object.__setattr__(self, "_processed", processed)
 
     # Processors see None too, as in SQLAlchemy (a JSON column may store None as JSON null).
     def parameters(self, given: Mapping[str, Any]) -> list[Any]:
@@ -81,15 +88,15 @@ class Compiled:
         return values
 
     def read(self, raw: Sequence[Sequence[Any]]) -> list[tuple[Any, ...]]:
-        if not any(self.results):
+        if not self._processed:
             return [tuple(row) for row in raw]
-        return [
-            tuple(
-                value if process is None else process(value)
-                for process, value in zip(self.results, row, strict=True)
-            )
-            for row in raw
-        ]
+        rows = []
+        for row in raw:
+            values = list(row)
+            for index, process in self._processed:
+                values[index] = process(values[index])
+            rows.append(tuple(values))
+        return rows
 
 
 @dataclass(eq=False)
