@@ -167,7 +167,11 @@ class AsyncpgRunner:
                 if self._pool is None:
                     try:
                         self._pool = await asyncpg.create_pool(
-                            self._dsn, min_size=0, max_size=self._pool_size, init=_json_codecs
+                            self._dsn,
+                            min_size=0,
+                            max_size=self._pool_size,
+                            init=_json_codecs,
+                            reset=_keep_session,
                         )
                     except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
                         raise ServiceUnavailable("The database is not reachable.") from exc
@@ -177,6 +181,13 @@ class AsyncpgRunner:
         if self._pool is not None:
             await self._pool.close()
             self._pool = None
+
+
+async def _keep_session(connection: Any) -> None:
+    """The pool's reset on release, which by default sends ``RESET ALL; UNLISTEN *; …`` (a
+    round trip per transaction). Programs never change session state (no ``SET``, ``LISTEN``,
+    advisory lock or cursor), and asyncpg still rolls back a transaction left open, so there
+    is nothing to reset."""
 
 
 async def _json_codecs(connection: Any) -> None:
