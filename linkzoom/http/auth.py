@@ -30,10 +30,13 @@ async def api_caller(request: Request, *, zoom_feature: bool = False) -> Caller:
     enabled Zoom (403 ``feature-disabled``), read by the same statement to spare a round trip."""
     runtime = request.app.state.runtime
     token = bearer_token(request)
+    # Not atomic: one read, and at most a touch of last_seen_at that stands alone (on PostgreSQL
+    # no BEGIN/COMMIT round trips; on SQLite no write lock for a read).
     user, device, switch = await runtime.programs.run(
         device_sessions.authenticating(
             token, now=runtime.clock(), also=features.ZOOM_SWITCH if zoom_feature else None
-        )
+        ),
+        atomic=False,
     )
     if zoom_feature:
         features.check_zoom_enabled(switch)

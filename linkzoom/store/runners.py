@@ -19,6 +19,7 @@ the rest of the service raises, so the error handler and the log formatters
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import sqlite3
 from concurrent.futures import ThreadPoolExecutor
@@ -35,9 +36,11 @@ T = TypeVar("T")
 
 
 class ProgramRunner(Protocol):
-    async def run(self, program: Program[T]) -> T:
+    async def run(self, program: Program[T], *, atomic: bool = True) -> T:
         """Run ``program`` as one transaction: committed when it returns, rolled back when it
-        (or a statement) raises."""
+        (or a statement) raises. ``atomic=False``: each statement commits on its own, for a
+        program whose writes stand alone (a read and an idempotent touch), sparing ``BEGIN``
+        and ``COMMIT`` (on SQLite, also the write lock a read would otherwise take)."""
         ...
 
     async def close(self) -> None: ...
@@ -49,8 +52,8 @@ class SessionRunner:
     def __init__(self, sessions: db.SessionFactory) -> None:
         self._sessions = sessions
 
-    async def run(self, program: Program[T]) -> T:
-        async with db.transaction(self._sessions) as session:
+    async def run(self, program: Program[T], *, atomic: bool = True) -> T:
+        async with db.transaction(self._sessions) as session:  # a session always has one
             return await run_in_session(session, program)
 
     async def close(self) -> None:
@@ -65,9 +68,9 @@ class SqliteThreadRunner:
         self._thread = ThreadPoolExecutor(1, thread_name_prefix="linkzoom-sqlite")
         self._connection: sqlite3.Connection | None = None  # touched only by that thread
 
-    async def run(self, program: Program[T]) -> T:
+    async def run(self, program: Program[T], *, atomic: bool = True) -> T:
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._thread, self._transaction, program)
+        return await loop.run_in_executor(self._thread, self._transaction, program, atomic)
 
     async def close(self) -> None:
         loop = asyncio.get_running_loop()
@@ -86,11 +89,12 @@ class SqliteThreadRunner:
             self._connection = connection
         return self._connection
 
-    def _transaction(self, program: Program[T]) -> T:
+    def _transaction(self, program: Program[T], atomic: bool) -> T:
         connection = self._connect()
         sql = "BEGIN IMMEDIATE"
         try:
-            connection.execute(sql)
+            if atomic:
+                connection.execute(sql)
             try:
                 call = next(program)
                 while True:
@@ -101,8 +105,9 @@ class SqliteThreadRunner:
                     count = len(rows) if compiled.returns_rows else cursor.rowcount
                     call = program.send(Rows(rows=rows, rowcount=count))
             except StopIteration as done:
-                sql = "COMMIT"
-                connection.execute(sql)
+                if atomic:
+                    sql = "COMMIT"
+                    connection.execute(sql)
                 return done.value  # type: ignore[no-any-return]
             except BaseException:
                 if connection.in_transaction:
@@ -128,28 +133,31 @@ class AsyncpgRunner:
         self._pool: Any = None
         self._opening = asyncio.Lock()
 
-    async def run(self, program: Program[T]) -> T:
+    async def run(self, program: Program[T], *, atomic: bool = True) -> T:
         import asyncpg
 
         pool = await self._opened()
         sql = "BEGIN"
         try:
-            async with pool.acquire() as connection, connection.transaction():
-                try:
-                    call = next(program)
-                    while True:
-                        compiled = call.statement.compiled("postgresql")
-                        sql = compiled.sql
-                        values = compiled.parameters(call.params)
-                        if compiled.returns_rows:
-                            rows = compiled.read(await connection.fetch(sql, *values))
-                            result = Rows(rows=rows, rowcount=len(rows))
-                        else:
-                            status = await connection.execute(sql, *values)
-                            result = Rows(rows=[], rowcount=_status_count(status))
-                        call = program.send(result)
-                except StopIteration as done:
-                    return done.value  # type: ignore[no-any-return]
+            async with pool.acquire() as connection:
+                transaction = connection.transaction() if atomic else contextlib.nullcontext()
+                async with transaction:
+                    try:
+                        call = next(program)
+                        while True:
+                            compiled = call.statement.compiled("postgresql")
+                            sql = compiled.sql
+                            values = compiled.parameters(call.params)
+                            if compiled.returns_rows:
+                                rows = compiled.read(await connection.fetch(sql, *values))
+                                result = Rows(rows=rows, rowcount=len(rows))
+                            else:
+                                status = await connection.execute(sql, *values)
+                                result = Rows(rows=[], rowcount=_status_count(status))
+                            call = program.send(result)
+                    except StopIteration as done:
+                        sql = "COMMIT"
+                        return done.value  # type: ignore[no-any-return]
         except (OSError, asyncpg.InterfaceError, asyncpg.PostgresConnectionError) as exc:
             raise ServiceUnavailable("The database is not reachable.") from exc
         except asyncpg.PostgresError as exc:

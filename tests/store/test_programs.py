@@ -136,6 +136,16 @@ async def test_rowcount_upserts_and_literal_defaults(
     assert [await r.run(count(user_id)) for r in (lean, session, lean)] == [1, 2, 3]
 
 
+async def test_a_program_not_run_atomically_keeps_each_statement(
+    runners: tuple[ProgramRunner, ProgramRunner], sessions: SessionFactory
+) -> None:
+    _, lean = runners
+    with pytest.raises(NotFound):
+        await lean.run(add_then_refuse("carol"), atomic=False)
+    async with sessions() as session:
+        assert await session.scalar(select(User.id).where(User.username == "carol")) is not None
+
+
 async def test_a_program_that_raises_rolls_its_transaction_back(
     runners: tuple[ProgramRunner, ProgramRunner], sessions: SessionFactory
 ) -> None:
