@@ -150,8 +150,10 @@ class CalendarService:
             return None
 
     async def get(self, *, user_id: int, event_key: str) -> store.Binding:
-        async with transaction(self._sessions) as session:
-            binding = await store.find(session, user_id=user_id, event_key=event_key)
+        # One read: no transaction needed around it.
+        binding = await self._programs.run(
+            store.finding(user_id=user_id, event_key=event_key), atomic=False
+        )
         if binding is None or (binding.desired.deleted and binding.confirmed is None):
             raise NotFound("This event has no Zoom meeting.")
         return binding
