@@ -11,6 +11,7 @@ from linkzoom.problems import FeatureDisabled
 from linkzoom.store.models import AppSetting
 
 ZOOM_ENABLED = "zoom.enabled"
+ON = "true"  # the switch's stored value when Zoom is enabled
 
 
 # The switch's stored value as a subquery, for a caller to read with its own statement (built
@@ -21,12 +22,12 @@ ZOOM_SWITCH: ScalarSelect[str] = (
 
 
 async def zoom_enabled(session: AsyncSession) -> bool:
-    return await session.scalar(select(ZOOM_SWITCH)) == "true"
+    return await session.scalar(select(ZOOM_SWITCH)) == ON
 
 
 def check_zoom_enabled(value: str | None) -> None:
     """Raise 403 ``feature-disabled`` unless the switch's stored ``value`` is on."""
-    if value != "true":
+    if value != ON:
         raise FeatureDisabled("An administrator has not enabled Zoom for this organisation yet.")
 
 
@@ -37,7 +38,7 @@ async def require_zoom_enabled(session: AsyncSession) -> None:
 async def set_zoom_enabled(session: AsyncSession, enabled: bool, *, now: datetime) -> bool:
     """Set the switch; returns whether it changed."""
     row = await session.get(AppSetting, ZOOM_ENABLED, with_for_update=True)
-    value = "true" if enabled else "false"
+    value = ON if enabled else "false"
     if row is None:
         session.add(AppSetting(key=ZOOM_ENABLED, value=value, updated_at=now))
         return True

@@ -8,7 +8,6 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from linkzoom import features
 from linkzoom.grant import service as zoom_service
 from linkzoom.http.auth import api_caller, client_address
 from linkzoom.http.typed_body import ModelResponse, read_model, same
@@ -61,9 +60,10 @@ async def delete_current_session(request: Request) -> Response:
 async def me(request: Request) -> Response:
     runtime = request.app.state.runtime
     caller = await api_caller(request)
-    async with transaction(runtime.sessions) as session:
-        enabled = await features.zoom_enabled(session)
-        zoom = await zoom_service.status(session, user_id=caller.user.id, now=runtime.clock())
+    zoom = await runtime.programs.run(
+        zoom_service.reading_status(user_id=caller.user.id, now=runtime.clock()), atomic=False
+    )
+    enabled = caller.zoom_enabled
     user = caller.user
     return ModelResponse(
         MeAnswer(
