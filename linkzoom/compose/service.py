@@ -133,7 +133,10 @@ class ComposeService:
                 )
             return composed
         composed = _composed(attempt.id, meeting, plan=plan, host=user)
-        confirmed = await self._programs.run(self._confirming(user, meeting, composed, keyed))
+        # Without a key the confirmation is one UPDATE, a transaction by itself: no BEGIN/COMMIT.
+        confirmed = await self._programs.run(
+            self._confirming(user, meeting, composed, keyed), atomic=keyed is not None
+        )
         if not confirmed:
             # Zoom answered after the attempt was settled as lost (slower than three
             # timeouts): the user is told it failed, so the meeting must not stay behind.
