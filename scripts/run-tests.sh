@@ -28,5 +28,11 @@ fi
 # subprocesses, sockets and databases, so two workers on two cores nearly halve it. Each worker
 # has its own database templates, directory server and ports. LINKZOOM_TEST_WORKERS=0 runs
 # everything in one process (for -x, --pdb, or reading a failure's output in order).
+# worksteal: a worker that runs dry takes tests from the end of the other's queue, so the two
+# finish together (tests/conftest.py puts the long tests first).
 workers="${LINKZOOM_TEST_WORKERS:-2}"
-.venv/bin/pytest -n "$workers" "$@"
+dist=()
+if [ "$workers" != 0 ]; then
+  dist=(--dist worksteal)
+fi
+.venv/bin/pytest -n "$workers" "${dist[@]}" "$@"

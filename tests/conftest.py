@@ -21,6 +21,11 @@ _SQLITE_ID = re.compile(r"\[(?:[^\]]*-)?sqlite(?:-[^\]]*)?\]$")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    _one_database(config, items)
+    _longest_first(items)
+
+
+def _one_database(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Tests marked ``one_database`` check behaviour that does not depend on the database
     (HTTP edges, signatures, page flows): with PostgreSQL available they run there only, which
     keeps the whole suite inside its time budget; without it they run on SQLite."""
@@ -32,6 +37,22 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if dropped:
         config.hook.pytest_deselected(items=dropped)
         items[:] = [i for i in items if i not in dropped]
+
+
+# The single longest test (about a minute), then the end-to-end tests (seconds each), then the
+# rest (mostly milliseconds). run-tests.sh has xdist hand each worker half of this order and let
+# a worker that runs dry take tests from the end of the other's (``--dist worksteal``): the long
+# tests start early and the two workers finish within a short test of each other.
+_FIRST = ("tests/e2e/test_calendar_chaos.py::", "tests/e2e/")
+
+
+def _longest_first(items: list[pytest.Item]) -> None:
+    def rank(item: pytest.Item) -> int:
+        return next(
+            (n for n, prefix in enumerate(_FIRST) if item.nodeid.startswith(prefix)), len(_FIRST)
+        )
+
+    items.sort(key=rank)  # stable: pytest's order (module fixtures, parameters) kept within
 
 
 @pytest.fixture(scope="session")

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
+import itertools
 import secrets
 import subprocess
 from collections.abc import Iterator
@@ -22,10 +24,13 @@ from linkzoom.identity import passwords, users
 from linkzoom.identity.users import add_local
 from linkzoom.store.db import create_engine, session_factory, transaction
 from tests.support.consent_http import link_zoom
+from tests.support.databases import PostgresTemplates, SqliteTemplates, backends
 from tests.support.keys import new_keyring
 from tests.support.processes import Process, free_port, linkzoom_command, python_env
 
 PASSWORDS = {"alice": "alice-password-1", "bob": "bob-password-22", "carol": "carol-password-333"}
+NEW_USER_PASSWORD = "new-user-password-4444"
+_new_users = itertools.count(1)
 
 
 @dataclass
@@ -40,6 +45,15 @@ class Deployment:
     sandbox: Process
     services: list[Process] = field(default_factory=list)
     clients: list[httpx.Client] = field(default_factory=list)
+    passwords: dict[str, str] = field(default_factory=lambda: dict(PASSWORDS))
+
+    def new_user(self, stem: str) -> str:
+        """A local user no other test has seen (``alice-3``), for a test on a shared
+        deployment: what it links, grants and audits is its own."""
+        name = f"{stem}-{next(_new_users)}"
+        asyncio.run(_add_user(self.database_url, name, NEW_USER_PASSWORD))
+        self.passwords[name] = NEW_USER_PASSWORD
+        return name
 
     def cli(self, *args: str, stdin: str | None = None) -> str:
         done = subprocess.run(
@@ -79,7 +93,7 @@ class Deployment:
         base = base_url or self.service_url
         response = httpx.post(
             f"{base}/api/v1/sessions",
-            json={"username": username, "password": PASSWORDS[username], "device_name": "e2e"},
+            json={"username": username, "password": self.passwords[username], "device_name": "e2e"},
         )
         assert response.status_code == 201, response.text
         token = response.json()["token"]
@@ -110,6 +124,17 @@ async def _seed(database_url: str) -> None:
     await engine.dispose()
 
 
+async def _add_user(database_url: str, name: str, password: str) -> None:
+    engine = create_engine(database_url, pool_size=1)
+    with mock.patch.object(users, "hash_password", _hash_once):
+        async with transaction(session_factory(engine)) as session:
+            await add_local(
+                session, username=name, password=password, now=datetime.now(UTC),
+                email=f"{name}@example.org",
+            )  # fmt: skip
+    await engine.dispose()
+
+
 async def _write_seed(engine: AsyncEngine, now: datetime) -> None:
     async with transaction(session_factory(engine)) as session:
         for name, password in PASSWORDS.items():
@@ -127,6 +152,54 @@ def deployment_env() -> dict[str, str]:
 
 @pytest.fixture
 def deployment(
+    database_url: str, tmp_path: Path, deployment_env: dict[str, str]
+) -> Iterator[Deployment]:
+    """A deployment of the test's own: for a test that changes what every user shares (the
+    feature switch, app settings, the processes themselves) or counts everything there is."""
+    with deploy(database_url, tmp_path, deployment_env) as deployment:
+        yield deployment
+
+
+@pytest.fixture(scope="module", params=backends())
+def module_database_url(
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    sqlite_templates: SqliteTemplates,
+    postgres_templates: PostgresTemplates | None,
+) -> Iterator[str]:
+    if request.param == "sqlite":
+        yield sqlite_templates.fresh(tmp_path_factory.mktemp("module-db"))
+        return
+    assert postgres_templates is not None
+    url = postgres_templates.fresh()
+    yield url
+    postgres_templates.drop(url)
+
+
+@pytest.fixture(scope="module")
+def module_deployment(
+    module_database_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Deployment]:
+    with deploy(module_database_url, tmp_path_factory.mktemp("deployment"), {}) as deployment:
+        yield deployment
+
+
+@pytest.fixture
+def shared_deployment(module_deployment: Deployment) -> Iterator[Deployment]:
+    """One deployment for every test of a module (starting one costs seconds), for tests
+    that use users of their own (:meth:`Deployment.new_user`) and change nothing all users
+    share. Fault rules a failed test left behind are cleared before the next test."""
+    module_deployment.control("DELETE", "/faults")
+    yield module_deployment
+    for client in module_deployment.clients:
+        client.close()
+    module_deployment.clients.clear()
+    module_deployment.control("DELETE", "/faults")
+    print(module_deployment.logs()[-20000:])  # shown when this test failed
+
+
+@contextlib.contextmanager
+def deploy(
     database_url: str, tmp_path: Path, deployment_env: dict[str, str]
 ) -> Iterator[Deployment]:
     service_port, sandbox_port = free_port(), free_port()

@@ -1,4 +1,7 @@
-"""Every error a client can cause is problem+json with a stable type; no tracebacks."""
+"""Every error a client can cause is problem+json with a stable type; no tracebacks.
+
+The tests share one deployment per database (``shared_deployment``): none changes what another
+sees, and the one that links Zoom does so for a user of its own."""
 
 from __future__ import annotations
 
@@ -11,8 +14,8 @@ PROBLEM = "application/problem+json"
 
 
 @pytest.mark.one_database
-def test_error_responses_are_problems(deployment: Deployment) -> None:
-    base = deployment.service_url
+def test_error_responses_are_problems(shared_deployment: Deployment) -> None:
+    base = shared_deployment.service_url
     cases = [
         (httpx.get(base + "/api/v1/me"), 401, "not-authenticated"),
         (
@@ -59,14 +62,16 @@ def test_error_responses_are_problems(deployment: Deployment) -> None:
             continue
         assert response.headers["content-type"] == PROBLEM, code
         body = response.json()
-        assert body["type"] == f"{deployment.service_url}/problems/{code}"
+        assert body["type"] == f"{shared_deployment.service_url}/problems/{code}"
         assert body["status"] == status and body["title"] and body["detail"]
         assert len(response.headers.get_list("x-request-id")) == 1, code  # once, not twice
 
 
 @pytest.mark.one_database
-def test_the_root_sends_browsers_to_sign_in_and_clients_to_an_index(deployment: Deployment) -> None:
-    base = deployment.service_url
+def test_the_root_sends_browsers_to_sign_in_and_clients_to_an_index(
+    shared_deployment: Deployment,
+) -> None:
+    base = shared_deployment.service_url
     browser = httpx.get(base + "/", headers={"accept": "text/html,application/xhtml+xml,*/*;q=0.8"})
     assert browser.status_code == 303 and browser.headers["location"] == "/controller"
     landed = httpx.get(base + "/", headers={"accept": "text/html"}, follow_redirects=True)
@@ -81,21 +86,24 @@ def test_the_root_sends_browsers_to_sign_in_and_clients_to_an_index(deployment: 
 
 
 @pytest.mark.one_database
-def test_validation_problem_names_the_field(deployment: Deployment) -> None:
-    answer = httpx.post(deployment.service_url + "/api/v1/sessions", json={"password": "x"})
+def test_validation_problem_names_the_field(shared_deployment: Deployment) -> None:
+    answer = httpx.post(shared_deployment.service_url + "/api/v1/sessions", json={"password": "x"})
     assert answer.status_code == 422
     assert answer.json()["errors"] == [{"field": "username", "message": "is required"}]
 
 
-def test_health_readiness_and_metrics(deployment: Deployment) -> None:
-    api = deployment.login("alice")
-    deployment.link_zoom(api, "alice@zoom.test")
-    deployment.control("POST", "/tokens/expire", json={})
+def test_health_readiness_and_metrics(shared_deployment: Deployment) -> None:
+    alice = shared_deployment.new_user("alice")
+    api = shared_deployment.login(alice)
+    shared_deployment.link_zoom(api, f"{alice}@zoom.test")
+    # Every token expires; no other test of this module calls Zoom, so the one refresh
+    # counted below is this one.
+    shared_deployment.control("POST", "/tokens/expire", json={})
     assert api.get("/api/v1/zoom/account").status_code == 200
-    assert httpx.get(deployment.service_url + "/healthz").json() == {"status": "ok"}
-    ready = httpx.get(deployment.service_url + "/readyz").json()
+    assert httpx.get(shared_deployment.service_url + "/healthz").json() == {"status": "ok"}
+    ready = httpx.get(shared_deployment.service_url + "/readyz").json()
     assert ready["status"] == "ready" and ready["zoom_sandboxed"] is False
-    metrics = httpx.get(deployment.service_url + "/metrics").text
+    metrics = httpx.get(shared_deployment.service_url + "/metrics").text
     assert (
         'linkzoom_http_request_duration_seconds_count{method="GET",route="/api/v1/zoom/account",status="200"}'
         in metrics
@@ -106,6 +114,6 @@ def test_health_readiness_and_metrics(deployment: Deployment) -> None:
 
 @pytest.mark.parametrize("path", ["/api/v1/zoom/authorizations"])
 @pytest.mark.one_database
-def test_unauthenticated_zoom_calls_are_refused(deployment: Deployment, path: str) -> None:
-    answer = httpx.post(deployment.service_url + path)
+def test_unauthenticated_zoom_calls_are_refused(shared_deployment: Deployment, path: str) -> None:
+    answer = httpx.post(shared_deployment.service_url + path)
     assert answer.status_code == 401 and answer.headers["www-authenticate"].startswith("Bearer")

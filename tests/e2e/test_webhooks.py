@@ -1,4 +1,7 @@
-"""Zoom webhooks over real HTTP: validation, signatures, freshness, de-duplication, deauthorize."""
+"""Zoom webhooks over real HTTP: validation, signatures, freshness, de-duplication, deauthorize.
+
+The tests share one deployment per database (``shared_deployment``); the one that links Zoom
+does so for a user of its own and looks only at that user's rows and deliveries."""
 
 from __future__ import annotations
 
@@ -32,7 +35,7 @@ def signed_post(
 
 
 @pytest.mark.one_database
-def test_url_validation_is_answered(deployment: Deployment) -> None:
+def test_url_validation_is_answered(shared_deployment: Deployment) -> None:
     body = json.dumps(
         {
             "event": "endpoint.url_validation",
@@ -40,35 +43,51 @@ def test_url_validation_is_answered(deployment: Deployment) -> None:
             "event_ts": int(time.time() * 1000),
         }
     ).encode()
-    answer = signed_post(deployment, body)
+    answer = signed_post(shared_deployment, body)
     assert answer.status_code == 200
-    expected = hmac.new(deployment.webhook_secret.encode(), b"abc123", hashlib.sha256).hexdigest()
+    expected = hmac.new(
+        shared_deployment.webhook_secret.encode(), b"abc123", hashlib.sha256
+    ).hexdigest()
     assert answer.json() == {"plainToken": "abc123", "encryptedToken": expected}
 
 
 @pytest.mark.one_database
-def test_bad_signature_and_stale_timestamp_are_refused(deployment: Deployment) -> None:
+def test_bad_signature_and_stale_timestamp_are_refused(shared_deployment: Deployment) -> None:
     body = json.dumps({"event": "meeting.deleted", "payload": {}, "event_ts": 1}).encode()
-    forged = signed_post(deployment, body, secret="not-the-secret")
+    forged = signed_post(shared_deployment, body, secret="not-the-secret")
     assert forged.status_code == 401
     assert forged.headers["content-type"] == "application/problem+json"
-    stale = signed_post(deployment, body, timestamp=int(time.time()) - 301)
+    stale = signed_post(shared_deployment, body, timestamp=int(time.time()) - 301)
     assert stale.status_code == 401
-    unsigned = httpx.post(deployment.service_url + "/webhooks/zoom", content=body)
+    unsigned = httpx.post(shared_deployment.service_url + "/webhooks/zoom", content=body)
     assert unsigned.status_code == 401
 
 
-def test_deauthorization_erases_the_grant_once(deployment: Deployment) -> None:
-    api = deployment.login("alice")
-    deployment.link_zoom(api, "alice@zoom.test")
-    (user,) = deployment.control("GET", "/users")["users"]
-    deployment.control("POST", f"/users/{user['id']}/deauthorize", json={})
-    deliveries = deployment.control("POST", "/webhooks/drain")["deliveries"]
-    assert [d["status_code"] for d in deliveries if d["event"] == "app_deauthorized"] == [200]
+def test_deauthorization_erases_the_grant_once(shared_deployment: Deployment) -> None:
+    alice = shared_deployment.new_user("alice")
+    api = shared_deployment.login(alice)
+    shared_deployment.link_zoom(api, f"{alice}@zoom.test")
+    (user,) = [
+        u
+        for u in shared_deployment.control("GET", "/users")["users"]
+        if u["email"] == f"{alice}@zoom.test"
+    ]
+    shared_deployment.control("POST", f"/users/{user['id']}/deauthorize", json={})
+    deliveries = shared_deployment.control("POST", "/webhooks/drain")["deliveries"]
+    assert [
+        d["status_code"]
+        for d in deliveries
+        if d["event"] == "app_deauthorized" and d["body"]["payload"]["user_id"] == user["id"]
+    ] == [200]
     assert api.get("/api/v1/me").json()["zoom"]["linked"] is False
-    assert sql(deployment, "SELECT count(*) FROM preferences")[0][0] == 0
+    mine = "(SELECT id FROM users WHERE username = :name)"
+    preferences = f"SELECT count(*) FROM preferences WHERE user_id = {mine}"
+    assert sql(shared_deployment, preferences, name=alice)[0][0] == 0
     audit = sql(
-        deployment, "SELECT action, actor FROM audit_events WHERE action = 'zoom.deauthorized'"
+        shared_deployment,
+        "SELECT action, actor FROM audit_events WHERE action = 'zoom.deauthorized' "
+        f"AND subject_user_id = {mine}",
+        name=alice,
     )
     assert audit == [("zoom.deauthorized", "zoom")]
     # Zoom retries with the same body: acknowledged, not acted on twice.
@@ -79,12 +98,12 @@ def test_deauthorization_erases_the_grant_once(deployment: Deployment) -> None:
             "payload": {"user_id": user["id"], "account_id": user["account_id"]},
         }
     ).encode()
-    assert signed_post(deployment, body).json() == {"status": "ok"}
-    assert signed_post(deployment, body).json() == {"status": "duplicate"}
+    assert signed_post(shared_deployment, body).json() == {"status": "ok"}
+    assert signed_post(shared_deployment, body).json() == {"status": "duplicate"}
 
 
 @pytest.mark.one_database
-def test_malformed_event_is_a_clear_problem(deployment: Deployment) -> None:
-    answer = signed_post(deployment, b"{not json")
+def test_malformed_event_is_a_clear_problem(shared_deployment: Deployment) -> None:
+    answer = signed_post(shared_deployment, b"{not json")
     assert answer.status_code == 400
     assert answer.json()["type"].endswith("/problems/bad-request")
