@@ -160,42 +160,67 @@ def deployment(
         yield deployment
 
 
-@pytest.fixture(scope="module", params=backends())
-def module_database_url(
-    request: pytest.FixtureRequest,
+class SharedDeployments:
+    """At most one running deployment per database for a whole test session (per xdist
+    worker), started when a test first asks for it."""
+
+    def __init__(
+        self,
+        tmp_path_factory: pytest.TempPathFactory,
+        sqlite_templates: SqliteTemplates,
+        postgres_templates: PostgresTemplates | None,
+    ) -> None:
+        self._tmp = tmp_path_factory
+        self._sqlite = sqlite_templates
+        self._postgres = postgres_templates
+        self._running: dict[str, Deployment] = {}
+        self._stack = contextlib.ExitStack()
+
+    def of(self, backend: str) -> Deployment:
+        if backend not in self._running:
+            if backend == "sqlite":
+                url = self._sqlite.fresh(self._tmp.mktemp("shared-db"))
+            else:
+                assert self._postgres is not None
+                url = self._postgres.fresh()
+                self._stack.callback(self._postgres.drop, url)  # after the processes stop
+            tmp = self._tmp.mktemp("shared-deployment")
+            self._running[backend] = self._stack.enter_context(deploy(url, tmp, {}))
+        return self._running[backend]
+
+    def close(self) -> None:
+        self._stack.close()
+
+
+@pytest.fixture(scope="session")
+def shared_deployments(
     tmp_path_factory: pytest.TempPathFactory,
     sqlite_templates: SqliteTemplates,
     postgres_templates: PostgresTemplates | None,
-) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield sqlite_templates.fresh(tmp_path_factory.mktemp("module-db"))
-        return
-    assert postgres_templates is not None
-    url = postgres_templates.fresh()
-    yield url
-    postgres_templates.drop(url)
+) -> Iterator[SharedDeployments]:
+    shared = SharedDeployments(tmp_path_factory, sqlite_templates, postgres_templates)
+    yield shared
+    shared.close()
 
 
-@pytest.fixture(scope="module")
-def module_deployment(
-    module_database_url: str, tmp_path_factory: pytest.TempPathFactory
+@pytest.fixture(params=backends())
+def shared_deployment(
+    request: pytest.FixtureRequest, shared_deployments: SharedDeployments
 ) -> Iterator[Deployment]:
-    with deploy(module_database_url, tmp_path_factory.mktemp("deployment"), {}) as deployment:
-        yield deployment
-
-
-@pytest.fixture
-def shared_deployment(module_deployment: Deployment) -> Iterator[Deployment]:
-    """One deployment for every test of a module (starting one costs seconds), for tests
-    that use users of their own (:meth:`Deployment.new_user`) and change nothing all users
-    share. Fault rules a failed test left behind are cleared before the next test."""
-    module_deployment.control("DELETE", "/faults")
-    yield module_deployment
-    for client in module_deployment.clients:
+    """One deployment per database for every test that asks for this one, in whichever
+    module (starting one costs seconds): for tests that use users of their own
+    (:meth:`Deployment.new_user`), change nothing all users share, and count only their own
+    rows, sandbox accounts and deliveries, or the change they made to a counter (tests on one
+    deployment run one at a time). Fault rules a failed test left behind are cleared before
+    the next test."""
+    deployment = shared_deployments.of(request.param)
+    deployment.control("DELETE", "/faults")
+    yield deployment
+    for client in deployment.clients:
         client.close()
-    module_deployment.clients.clear()
-    module_deployment.control("DELETE", "/faults")
-    print(module_deployment.logs()[-20000:])  # shown when this test failed
+    deployment.clients.clear()
+    deployment.control("DELETE", "/faults")
+    print(deployment.logs()[-20000:])  # shown when this test failed
 
 
 @contextlib.contextmanager

@@ -1,9 +1,9 @@
 """Sign-in, Zoom consent through the browser flow, and what follows, over real sockets.
 
-The tests share one deployment per database (``shared_deployment``), each with users of its own
-(``Deployment.new_user``): rows, sandbox accounts and token expiry are looked at per user, and
-the sandbox's refresh and revoke counters as the change a test made (tests on one deployment run
-one at a time). The feature-switch test, which turns Zoom off for everyone, has its own."""
+The tests share a running deployment per database (``shared_deployment``), each with users of
+its own (``Deployment.new_user``): rows, sandbox accounts and token expiry are looked at per user,
+and the sandbox's refresh and revoke counters as the change a test made (tests on one deployment
+run one at a time). The feature-switch test, which turns Zoom off for everyone, has its own."""
 
 from __future__ import annotations
 
@@ -354,7 +354,8 @@ def test_sign_out_ends_the_device_session(shared_deployment: Deployment) -> None
 
 @pytest.mark.one_database
 def test_login_throttle_over_http(shared_deployment: Deployment) -> None:
-    # The address's own budget (20 failures) is far off: this is the module's only failed login.
+    # The address's own budget (20 failures) is far off: the shared deployment sees only a
+    # few failed logins.
     carol = shared_deployment.new_user("carol")
     url = shared_deployment.service_url + "/api/v1/sessions"
     for _ in range(5):

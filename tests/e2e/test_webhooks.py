@@ -1,6 +1,6 @@
 """Zoom webhooks over real HTTP: validation, signatures, freshness, de-duplication, deauthorize.
 
-The tests share one deployment per database (``shared_deployment``); the one that links Zoom
+The tests share a running deployment per database (``shared_deployment``); the one that links Zoom
 does so for a user of its own and looks only at that user's rows and deliveries."""
 
 from __future__ import annotations
