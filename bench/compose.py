@@ -190,6 +190,8 @@ def stack(kind: str, args: argparse.Namespace) -> Iterator[Stack]:
                         sandbox_url + "/v2",
                         "--tokens",
                         str(tokens_file),
+                        "--pool",
+                        args.forwarder_pool,
                     ],
                     env,
                     tmp / "forwarder.log",
@@ -491,6 +493,12 @@ def main() -> int:
     parser.add_argument("--clients", type=int, default=32)
     parser.add_argument("--log-level", default="WARNING")
     parser.add_argument("--profile", default=None, help="directory for py-spy profiles")
+    parser.add_argument(
+        "--forwarder-pool",
+        choices=("stock", "zoom"),
+        default="stock",
+        help="the forwarder's connection pool: httpx's own, or linkzoom's (bench/forwarder.py)",
+    )
     parser.add_argument("--soak", type=int, default=0, help="composes for the RSS soak")
     args = parser.parse_args()
     kinds = ["sqlite", "postgresql"] if args.db == "both" else [args.db]

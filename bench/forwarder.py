@@ -27,6 +27,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from linkzoom.zoom.connection_pool import pooled_transport
+
 ALPHABET = string.ascii_letters + string.digits
 
 
@@ -48,13 +50,19 @@ def create_body(data: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def create_forwarder(api_url: str, tokens: dict[str, str]) -> Starlette:
+def create_forwarder(api_url: str, tokens: dict[str, str], *, pool: str = "stock") -> Starlette:
+    """``pool``: ``stock`` is httpx's own connection pool (a bare forwarder as anyone would
+    write it); ``zoom`` is the pool linkzoom's Zoom client uses
+    (``linkzoom/zoom/connection_pool.py``), for the floor with the same HTTP stack."""
     state: dict[str, httpx.AsyncClient] = {}
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         limits = httpx.Limits(max_connections=200, max_keepalive_connections=50)
-        async with httpx.AsyncClient(timeout=10, limits=limits, trust_env=False) as http:
+        transport = pooled_transport(limits) if pool == "zoom" else None
+        async with httpx.AsyncClient(
+            timeout=10, limits=limits, trust_env=False, transport=transport
+        ) as http:
             state["http"] = http
             yield
 
@@ -96,9 +104,10 @@ def main() -> None:
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--api-url", required=True)
     parser.add_argument("--tokens", type=Path, required=True)
+    parser.add_argument("--pool", choices=("stock", "zoom"), default="stock")
     args = parser.parse_args()
     tokens = json.loads(args.tokens.read_text())
-    app = create_forwarder(args.api_url.rstrip("/"), tokens)
+    app = create_forwarder(args.api_url.rstrip("/"), tokens, pool=args.pool)
     uvicorn.run(app, host="127.0.0.1", port=args.port, access_log=False, log_level="warning")
 
 

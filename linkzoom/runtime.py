@@ -29,6 +29,7 @@ from linkzoom.vault.keyring import KeySource
 from linkzoom.vault.seal import Sealer
 from linkzoom.zoom.app_credentials import ZoomApp, ZoomApps
 from linkzoom.zoom.client import ZoomClient
+from linkzoom.zoom.connection_pool import pooled_transport
 from linkzoom.zoom.meetings import ZoomMeetings
 from linkzoom.zoom.oauth import ZoomOAuth
 from linkzoom.zoom.retry import RetryPolicy
@@ -79,7 +80,10 @@ def http_client(settings: Settings) -> httpx.AsyncClient:
     )
     limits = httpx.Limits(max_connections=200, max_keepalive_connections=50, keepalive_expiry=30)
     return httpx.AsyncClient(
-        timeout=timeout, limits=limits, follow_redirects=False, trust_env=False
+        transport=pooled_transport(limits),
+        timeout=timeout,
+        follow_redirects=False,
+        trust_env=False,
     )
 
 
