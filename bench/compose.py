@@ -10,6 +10,7 @@ machine's speed drifts; the sandbox is also measured alone, to show it is not th
     .venv/bin/python bench/compose.py [--db sqlite|postgresql|both] [--rounds 8] [--slice 2]
         [--clients 32] [--pg postgresql://postgres@127.0.0.1:5432/postgres]
         [--profile DIR]   # py-spy: collapsed stacks of linkzoom and the forwarder under 32 clients
+        [--forwarder-pool stock|zoom]   # the forwarder on httpx's pool (default) or linkzoom's
         [--soak 100000]   # instead: RSS of linkzoom while it serves that many composes
 """
 
