@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import urllib.request
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
+from http.client import HTTPResponse
+from http.cookiejar import Cookie, CookieJar
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -74,6 +77,19 @@ class Runtime:
         return self.zoom_apps.oauth()
 
 
+class _NoCookies(CookieJar):
+    """A cookie jar that keeps nothing. One client calls Zoom for every user, so a cookie set in
+    an answer to one user's call would otherwise ride on the next user's (Zoom's API is
+    authorised by the bearer token alone; its answers may still set cookies). Skipping the
+    jar's parsing also spares each call the work of reading ``Set-Cookie``."""
+
+    def extract_cookies(self, response: HTTPResponse, request: urllib.request.Request) -> None:
+        return None
+
+    def set_cookie(self, cookie: Cookie) -> None:
+        return None
+
+
 def http_client(settings: Settings) -> httpx.AsyncClient:
     timeout = httpx.Timeout(
         settings.zoom_timeout_seconds, connect=min(5.0, settings.zoom_timeout_seconds)
@@ -81,6 +97,7 @@ def http_client(settings: Settings) -> httpx.AsyncClient:
     limits = httpx.Limits(max_connections=200, max_keepalive_connections=50, keepalive_expiry=30)
     return httpx.AsyncClient(
         transport=pooled_transport(limits),
+        cookies=_NoCookies(),
         timeout=timeout,
         follow_redirects=False,
         trust_env=False,

@@ -48,7 +48,11 @@ class _Handler(BaseHTTPRequestHandler):
         if self.path == "/slow":
             time.sleep(0.05)
         body = b"ok"
+        if self.path == "/cookie-seen":
+            body = (self.headers.get("cookie") or "none").encode()
         self.send_response(200)
+        if self.path == "/set-cookie":
+            self.send_header("Set-Cookie", "zm_session=one-users-cookie; Path=/")
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
@@ -224,6 +228,19 @@ async def test_the_service_client_sends_through_the_zoom_pool(server: _Server) -
         pool = _transport(client)._pool
         assert isinstance(pool, ZoomConnectionPool)
         assert pool.passes == 2
+
+
+async def test_the_service_client_keeps_no_cookie_from_one_call_for_the_next(
+    server: _Server,
+) -> None:
+    # One client serves every user: a cookie Zoom sets in an answer for one user must not ride
+    # on the next user's call.
+    async with http_client(load_settings({})) as client:
+        host, port = server.server_address[:2]
+        base = f"http://{host!s}:{port}"
+        await client.get(f"{base}/set-cookie")
+        assert (await client.get(f"{base}/cookie-seen")).text == "none"
+        assert list(client.cookies.jar) == []
 
 
 async def test_respx_still_answers_for_the_pooled_transport() -> None:
