@@ -57,8 +57,8 @@ class ZoomConnectionPool(httpcore.AsyncConnectionPool):
         self,
         *,
         ssl_context: ssl.SSLContext,
-        max_connections: int,
-        max_keepalive_connections: int,
+        max_connections: int | None,
+        max_keepalive_connections: int | None,
         keepalive_expiry: float | None,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -72,15 +72,12 @@ class ZoomConnectionPool(httpcore.AsyncConnectionPool):
         )
         self._monotonic = monotonic
         self._next_sweep = 0.0
-        # Passes run, for the tests that prove a request costs two, not one per retry.
-        self.passes = 0
 
     def _assign_requests_to_connections(self) -> list[AsyncConnectionInterface]:
-        self.passes += 1
         closing: list[AsyncConnectionInterface] = []
         # A connection given to a request (sending, or assigned and about to send) is
         # neither idle nor free, whatever its own state says.
-        taken = {id(r.connection) for r in self._requests if r.connection is not None}
+        taken = {r.connection for r in self._requests}
         now = self._monotonic()
         sweep = now >= self._next_sweep
         if sweep:
@@ -91,7 +88,7 @@ class ZoomConnectionPool(httpcore.AsyncConnectionPool):
         for connection in self._connections:
             if connection.is_closed():
                 continue
-            if id(connection) not in taken and connection.is_idle():
+            if connection not in taken and connection.is_idle():
                 if sweep and connection.has_expired():
                     closing.append(connection)
                     continue
@@ -102,10 +99,10 @@ class ZoomConnectionPool(httpcore.AsyncConnectionPool):
         # connections are appended and reuse picks from the front, so the tail is coldest).
         surplus = len(idle) - self._max_keepalive_connections
         if surplus > 0:
-            evicted = {id(c) for c in idle[-surplus:]}
-            closing.extend(idle[-surplus:])
+            evicted = idle[-surplus:]
+            closing.extend(evicted)
             idle = idle[:-surplus]
-            kept = [c for c in kept if id(c) not in evicted]
+            kept = [c for c in kept if c not in evicted]
         self._connections = kept
 
         for pool_request in self._requests:
@@ -159,7 +156,9 @@ class ZoomConnectionPool(httpcore.AsyncConnectionPool):
         return None
 
 
-def pooled_transport(limits: httpx.Limits) -> httpx.AsyncHTTPTransport:
+def pooled_transport(
+    limits: httpx.Limits, *, monotonic: Callable[[], float] = time.monotonic
+) -> httpx.AsyncHTTPTransport:
     """An httpx transport whose pool is a :class:`ZoomConnectionPool` with ``limits``.
 
     Verification is httpx's default (the system's CA bundle through certifi), and nothing is
@@ -171,12 +170,9 @@ def pooled_transport(limits: httpx.Limits) -> httpx.AsyncHTTPTransport:
     # replace it with ours, made from the same settings.
     transport._pool = ZoomConnectionPool(
         ssl_context=ssl_context,
-        max_connections=_limit(limits.max_connections),
-        max_keepalive_connections=_limit(limits.max_keepalive_connections),
+        max_connections=limits.max_connections,
+        max_keepalive_connections=limits.max_keepalive_connections,
         keepalive_expiry=limits.keepalive_expiry,
+        monotonic=monotonic,
     )
     return transport
-
-
-def _limit(value: int | None) -> int:
-    return 2**31 if value is None else value

@@ -8,7 +8,7 @@ import functools
 import itertools
 import secrets
 import subprocess
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -117,22 +117,30 @@ async def _seed(database_url: str) -> None:
     """Users and the feature switch, written directly: faster than one CLI process each (the
     CLI itself is tested in tests/e2e/test_cli.py). Each password is hashed once per run, not
     once per deployment (Argon2 costs a tenth of a second by design)."""
-    engine = create_engine(database_url, pool_size=1)
-    now = datetime.now(UTC)
-    with mock.patch.object(users, "hash_password", _hash_once):
-        await _write_seed(engine, now)
-    await engine.dispose()
+    async with _seeding(database_url) as engine:
+        await _write_seed(engine, datetime.now(UTC))
 
 
 async def _add_user(database_url: str, name: str, password: str) -> None:
+    async with (
+        _seeding(database_url) as engine,
+        transaction(session_factory(engine)) as session,
+    ):
+        await add_local(
+            session, username=name, password=password, now=datetime.now(UTC),
+            email=f"{name}@example.org",
+        )  # fmt: skip
+
+
+@contextlib.asynccontextmanager
+async def _seeding(database_url: str) -> AsyncIterator[AsyncEngine]:
+    """An engine on the deployment's database, with each password hashed once per run."""
     engine = create_engine(database_url, pool_size=1)
-    with mock.patch.object(users, "hash_password", _hash_once):
-        async with transaction(session_factory(engine)) as session:
-            await add_local(
-                session, username=name, password=password, now=datetime.now(UTC),
-                email=f"{name}@example.org",
-            )  # fmt: skip
-    await engine.dispose()
+    try:
+        with mock.patch.object(users, "hash_password", _hash_once):
+            yield engine
+    finally:
+        await engine.dispose()
 
 
 async def _write_seed(engine: AsyncEngine, now: datetime) -> None:
